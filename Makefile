@@ -1,0 +1,57 @@
+# unimig: top-level entry points. `make demo` and `make test` work on a bare Debian 12 machine:
+# they install what is missing first (scripts/setup.sh, idempotent).
+
+PREFIX ?= /usr/local
+STAGE  := build/stage
+CARGO  ?= cargo
+export LLVM_SYS_191_PREFIX ?= /usr/lib/llvm-19
+
+BINARIES := unimig-cc ld.unimig unimig
+
+.PHONY: all setup build sysroots test demo bench install clean fmt clippy
+
+all: build
+
+setup:
+	bash scripts/setup.sh
+
+# Rust tools into the stage directory (a PREFIX-style tree the tools find their sysroots from).
+build: setup
+	$(CARGO) build --release --workspace
+	mkdir -p $(STAGE)/bin
+	install -m 755 target/release/unimig-cc $(STAGE)/bin/unimig-cc
+	install -m 755 target/release/ld-unimig $(STAGE)/bin/ld.unimig
+	install -m 755 target/release/unimig $(STAGE)/bin/unimig
+	$(MAKE) sysroots
+
+sysroots: $(STAGE)/lib/unimig/sysroots/.stamp
+
+$(STAGE)/lib/unimig/sysroots/.stamp: sysroots/assemble.sh
+	bash sysroots/assemble.sh $(STAGE)/lib/unimig/sysroots
+	touch $@
+
+test: build
+	UNIMIG_PREFIX=$(CURDIR)/$(STAGE) $(CARGO) test --release --workspace
+
+demo: build
+	bash scripts/demo.sh $(STAGE)
+
+bench: build
+	bash scripts/bench.sh $(STAGE)
+
+install: build
+	mkdir -p $(PREFIX)/bin $(PREFIX)/lib/unimig
+	for b in $(BINARIES); do install -m 755 $(STAGE)/bin/$$b $(PREFIX)/bin/$$b; done
+	rm -rf $(PREFIX)/lib/unimig/sysroots
+	cp -a $(STAGE)/lib/unimig/sysroots $(PREFIX)/lib/unimig/sysroots
+	rm -f $(PREFIX)/lib/unimig/sysroots/.stamp
+
+fmt:
+	$(CARGO) fmt --all
+
+clippy:
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+clean:
+	rm -rf build
+	$(CARGO) clean
