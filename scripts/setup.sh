@@ -7,7 +7,7 @@ PKGS=(clang-19 lld-19 llvm-19-dev llvm-19-tools libclang-common-19-dev
       qemu-user musl-dev musl-dev:arm64 musl-tools gcc-aarch64-linux-gnu
       libc6-dev-arm64-cross libgcc-12-dev cmake make autoconf automake libtool pkg-config
       dpkg-dev file zlib1g-dev libzstd-dev libxml2-dev libffi-dev libncurses-dev
-      time hyperfine)
+      time hyperfine bc python3 ca-certificates)
 
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi

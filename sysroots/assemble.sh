@@ -1,14 +1,22 @@
 #!/usr/bin/env bash
 # Assembles the two unimig sysroots under OUT (normally build/stage/lib/unimig/sysroots).
 #
-# Source: Debian's prebuilt musl 1.2.3 (musl-dev, musl-dev:arm64), built upstream with
-# per-function and per-data sections. Compiler builtins (128-bit float helpers that musl's
-# printf needs on AArch64, 128-bit integer division on both) come from GCC 12's libgcc.a.
-# The layout (include/, lib/) is what the tools read, so a musl built from source by
-# unimig-cc can replace these files later without touching the tools.
+# libc: musl 1.2.3 from Debian's source package, built by clang-19 for each ISA with the flags
+# unimig forces on every program (design.md section 1), so libc follows the same rules as the
+# program: same char signedness, no FP contraction, one section per function and per object,
+# and string literals laid out by the same compiler on both ISAs (GCC's prebuilt AArch64 musl
+# aligns literals to 8 bytes where x86-64 uses 1, which makes them impossible to align).
+# Compiler builtins (128-bit float helpers that musl's printf needs on AArch64, 128-bit integer
+# division on both) come from GCC 12's libgcc.a.
+#
+# The result is cached: OUT/<triple>/SOURCE records what it was built from and with which flags;
+# a matching record skips the rebuild.
 set -euo pipefail
 
 OUT=${1:?usage: assemble.sh OUTDIR}
+root=$(cd "$(dirname "$0")/.." && pwd)
+FORCED_CFLAGS="-fsigned-char -ffp-contract=off -ffunction-sections -fdata-sections -fno-common -fno-pic -fno-pie"
+JOBS=${JOBS:-$(nproc)}
 
 libgcc_for() {
   case "$1" in
@@ -17,32 +25,45 @@ libgcc_for() {
   esac
 }
 
+tarball=$("$root/scripts/fetch-debsrc.sh" musl "$root/build/debsrc")
+clang_version=$(clang-19 --version | head -n1)
+
 for isa in x86_64 aarch64; do
   triple="$isa-linux-musl"
-  inc="/usr/include/$triple"
-  lib="/usr/lib/$triple"
   gcc_lib=$(libgcc_for "$isa")
-  for need in "$inc/stdio.h" "$lib/libc.a" "$lib/crt1.o" "$gcc_lib"; do
-    if [ ! -e "$need" ]; then
-      echo "assemble.sh: error: $need not found; run \`make setup\`" >&2
-      exit 1
-    fi
-  done
+  [ -e "$gcc_lib" ] || { echo "assemble.sh: error: $gcc_lib not found; run \`make setup\`" >&2; exit 1; }
   dest="$OUT/$triple"
+  record="musl: $(basename "$tarball"); cc: $clang_version; cflags: $FORCED_CFLAGS; builtins: $gcc_lib"
+  if [ -f "$dest/SOURCE" ] && [ "$(cat "$dest/SOURCE")" = "$record" ]; then
+    echo "sysroot $triple is up to date"
+    continue
+  fi
+  echo "building musl for $triple (log: build/musl-$triple.log)"
+  work=$(mktemp -d)
+  tar -xf "$tarball" -C "$work" --strip-components=1
+  log="$root/build/musl-$triple.log"
+  mkdir -p "$root/build"
+  if ! (cd "$work" &&
+        CC="clang-19 --target=$triple" CFLAGS="$FORCED_CFLAGS" AR=llvm-ar-19 RANLIB=llvm-ranlib-19 \
+          ./configure --target="$triple" --disable-shared --prefix=/ &&
+        make -j"$JOBS" AR=llvm-ar-19 RANLIB=llvm-ranlib-19 &&
+        make install DESTDIR="$work/install" AR=llvm-ar-19 RANLIB=llvm-ranlib-19) >"$log" 2>&1; then
+    tail -n 30 "$log" >&2
+    echo "assemble.sh: error: building musl for $triple failed (full log: $log)" >&2
+    rm -rf "$work"
+    exit 1
+  fi
   rm -rf "$dest.tmp"
-  mkdir -p "$dest.tmp/include" "$dest.tmp/lib"
-  cp -a "$inc/." "$dest.tmp/include/"
-  # Start files and libc; the other names are empty archives in musl (everything is in libc.a),
-  # kept so `-lm -lpthread -lrt ...` resolve as on any Linux system.
-  for f in crt1.o crti.o crtn.o Scrt1.o rcrt1.o libc.a libm.a libpthread.a libdl.a librt.a \
-           libutil.a libxnet.a libresolv.a; do
-    cp -a "$lib/$f" "$dest.tmp/lib/"
-  done
-  # libcrypt is part of musl's libc.a as well.
-  cp -a "$lib/libm.a" "$dest.tmp/lib/libcrypt.a"
+  mkdir -p "$dest.tmp"
+  cp -a "$work/install/include" "$dest.tmp/include"
+  cp -a "$work/install/lib" "$dest.tmp/lib"
+  # musl keeps everything in libc.a; libm.a, libpthread.a, ... are empty archives so that
+  # `-lm -lpthread -lcrypt` resolve as on any Linux system.
+  cp -a "$dest.tmp/lib/libm.a" "$dest.tmp/lib/libcrypt.a" 2>/dev/null || true
   cp -a "$gcc_lib" "$dest.tmp/lib/libgcc.a"
-  echo "musl 1.2.3 (Debian musl-dev, prebuilt); builtins: $gcc_lib" > "$dest.tmp/SOURCE"
-  rm -rf "$dest"
+  rm -f "$dest.tmp/lib/musl-gcc.specs"
+  echo "$record" >"$dest.tmp/SOURCE"
+  rm -rf "$dest" "$work"
   mv "$dest.tmp" "$dest"
 done
-echo "sysroots assembled in $OUT"
+echo "sysroots ready in $OUT"
