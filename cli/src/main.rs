@@ -1,1 +1,71 @@
-fn main() {}
+//! `unimig`: runs and takes apart fat executables built by unimig.
+//!
+//! One module per subcommand under [`cmd`]; each has an `Args` (clap) and a `run` function.
+//! Later subcommands (check, inspect, migrate, checkpoint, restore) slot in the same way.
+//!
+//! Exit status: a subcommand's own (for `run`, the program's, since it execs it); 1 when
+//! unimig itself fails; 2 for usage errors (clap); 127 when `unimig run` cannot start the
+//! program (APP or qemu-aarch64 not found or not executable).
+
+mod cmd;
+mod fatexe;
+mod output;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+use unimig_common::diag;
+
+const TOOL: &str = "unimig";
+
+#[derive(Parser)]
+#[command(
+    name = "unimig",
+    version,
+    about = "Run and inspect unimig fat executables (x86-64 + AArch64)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a fat executable on one ISA (AArch64 under qemu-aarch64)
+    Run(cmd::run::Args),
+    /// Write APP's two images as plain executables PREFIX.x86_64 and PREFIX.aarch64
+    Split(cmd::split::Args),
+}
+
+/// A failure with the exit status it should produce.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: u8,
+    pub error: anyhow::Error,
+}
+
+impl Failure {
+    pub fn with_code(code: u8, error: anyhow::Error) -> Failure {
+        Failure { code, error }
+    }
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(error: anyhow::Error) -> Failure {
+        Failure { code: 1, error }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(args) => cmd::run::run(args),
+        Command::Split(args) => cmd::split::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure { code, error }) => {
+            diag::error(TOOL, diag::chain(&error));
+            ExitCode::from(code)
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! `unimig run [--isa x86_64|aarch64] APP [ARGS...]`
+//!
+//! * x86_64: execs APP itself (argv[0] = APP as given), so stdin/stdout/stderr, the exit status
+//!   and death by a signal pass through unchanged.
+//! * aarch64: copies the embedded AArch64 image into a memfd (no file on disk) and execs
+//!   `qemu-aarch64 -0 APP /proc/self/fd/N ARGS...`. qemu 7.2 opens the image through that path;
+//!   the guest program sees APP as its argv[0]. The memfd stays open (as fd N) in the guest.
+//!   When qemu's guest dies by a signal, qemu kills itself with the same signal, so the status
+//!   passes through as well.
+//!
+//! APP is a path; a bare name that is not a file in the current directory is looked up on PATH.
+//! Exit status when the program cannot be started: 127 (APP or qemu-aarch64 not found or not
+//! executable), 1 (APP is not a fat executable, or the image could not be prepared).
+
+use crate::fatexe::FatExe;
+use crate::Failure;
+use anyhow::{anyhow, Context};
+use std::ffi::OsString;
+use std::fs::File;
+use std::io::Write;
+use std::os::fd::{AsRawFd, FromRawFd};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use unimig_common::toolchain::{find_on_path, qemu_aarch64};
+use unimig_common::Isa;
+
+/// Exit status when the program cannot be started.
+pub const CANNOT_START: u8 = 127;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// ISA to run the program on
+    #[arg(long, default_value = "x86_64", value_name = "x86_64|aarch64")]
+    isa: Isa,
+    /// The fat executable
+    app: OsString,
+    /// Arguments for the program, passed verbatim
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    args: Vec<OsString>,
+}
+
+pub fn run(args: Args) -> Result<(), Failure> {
+    let path = locate(&args.app)?;
+    let err = match args.isa {
+        Isa::X86_64 => Command::new(&path).arg0(&args.app).args(&args.args).exec(),
+        Isa::Aarch64 => {
+            let mut fat = FatExe::read(&path).map_err(|e| Failure::with_code(CANNOT_START, e))?;
+            fat.path = PathBuf::from(&args.app);
+            let image = fat.aarch64_image()?;
+            let qemu = qemu_aarch64().map_err(|e| Failure::with_code(CANNOT_START, e))?;
+            let memfd = image_memfd(image)?;
+            let err = Command::new(&qemu)
+                .arg("-0")
+                .arg(&args.app)
+                .arg(format!("/proc/self/fd/{}", memfd.as_raw_fd()))
+                .args(&args.args)
+                .exec();
+            return Err(Failure::with_code(
+                CANNOT_START,
+                anyhow!(err).context(format!("cannot execute {}", qemu.display())),
+            ));
+        }
+    };
+    Err(Failure::with_code(
+        CANNOT_START,
+        anyhow!(err).context(format!("cannot execute {}", path.display())),
+    ))
+}
+
+/// The file APP names: itself if it has a `/` or exists here, else the PATH entry.
+fn locate(app: &OsString) -> Result<PathBuf, Failure> {
+    let path = Path::new(app);
+    if app.to_string_lossy().contains('/') || path.exists() {
+        if !path.exists() {
+            return Err(Failure::with_code(
+                CANNOT_START,
+                anyhow!("{}: no such file", path.display()),
+            ));
+        }
+        // A bare name found here: run it as ./name, not via PATH.
+        return Ok(if path.components().count() == 1 {
+            Path::new(".").join(path)
+        } else {
+            path.to_path_buf()
+        });
+    }
+    find_on_path(&app.to_string_lossy()).ok_or_else(|| {
+        Failure::with_code(
+            CANNOT_START,
+            anyhow!(
+                "{}: no such file (not in the current directory or on PATH)",
+                path.display()
+            ),
+        )
+    })
+}
+
+/// A memfd holding `image`, inherited across exec (no `MFD_CLOEXEC`).
+fn image_memfd(image: &[u8]) -> Result<File, Failure> {
+    // SAFETY: memfd_create takes a NUL-terminated name and flags; it returns a new fd or -1.
+    let fd = unsafe { libc::memfd_create(c"unimig-aarch64".as_ptr(), 0) };
+    if fd < 0 {
+        return Err(anyhow!(std::io::Error::last_os_error())
+            .context("memfd_create")
+            .into());
+    }
+    // SAFETY: fd is a fresh descriptor that nothing else owns.
+    let mut file = unsafe { File::from_raw_fd(fd) };
+    file.write_all(image)
+        .context("writing the aarch64 image to a memfd")?;
+    Ok(file)
+}
