@@ -26,10 +26,19 @@ build: setup
 
 # musl built from Debian's source for both ISAs; cached (sysroots/assemble.sh skips an
 # up-to-date sysroot), so this is cheap after the first build (~1.5 min on 2 cores).
+# Then the unimig runtime (sysroots/runtime) is built against them and installed into each.
+SYSROOT_DIR := $(CURDIR)/$(STAGE)/lib/unimig/sysroots
+TRIPLES := x86_64-linux-musl aarch64-linux-musl
 sysroots:
 	bash sysroots/assemble.sh $(STAGE)/lib/unimig/sysroots
+	$(MAKE) -s -C sysroots/runtime OUT=$(CURDIR)/build/runtime SYSROOTS=$(SYSROOT_DIR)
+	for t in $(TRIPLES); do \
+	  install -m 644 build/runtime/$$t/lib/libunimig_rt.a $(SYSROOT_DIR)/$$t/lib/ && \
+	  install -m 644 build/runtime/$$t/include/unimig_layout.h $(SYSROOT_DIR)/$$t/include/; \
+	done
 
 test: build
+	$(MAKE) -s -C sysroots/runtime test OUT=$(CURDIR)/build/runtime SYSROOTS=$(SYSROOT_DIR)
 	UNIMIG_PREFIX=$(CURDIR)/$(STAGE) $(CARGO) test --release --workspace
 
 demo: build
