@@ -57,7 +57,10 @@ pub fn leading_flags(isa: Isa) -> Vec<OsString> {
 /// * `-ffunction-sections -fdata-sections -fno-common`: one section per function and variable,
 ///   the unit the linker gives the same address on both ISAs;
 /// * `-fno-pic -fno-pie`: images are static and non-PIE;
-/// * `-nostdlibinc -isystem SYSROOT/include`: musl's headers for this ISA, never the host's.
+/// * `-nostdlibinc -isystem SYSROOT/include`: musl's headers for this ISA, never the host's;
+/// * AArch64 only, `-mno-global-merge`: LLVM's GlobalMerge pass (on by default at -O1 and
+///   above for AArch64 alone) folds a file's static variables into one `_MergedGlobals` blob,
+///   which would stop them being separate sections placed at the same address as on x86-64.
 pub fn trailing_flags(sysroot: &Sysroot) -> Vec<OsString> {
     let mut flags: Vec<OsString> = [
         "-ffp-contract=off",
@@ -72,5 +75,8 @@ pub fn trailing_flags(sysroot: &Sysroot) -> Vec<OsString> {
     .map(OsString::from)
     .into();
     flags.push(sysroot.include_dir().into());
+    if sysroot.isa == Isa::Aarch64 {
+        flags.push("-mno-global-merge".into());
+    }
     flags
 }
