@@ -18,6 +18,16 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 FORCED_CFLAGS="-fsigned-char -ffp-contract=off -ffunction-sections -fdata-sections -fno-common -fno-pic -fno-pie"
 JOBS=${JOBS:-$(nproc)}
 
+# Per-ISA additions. AArch64: LLVM's GlobalMerge pass (on by default at -O1 and above for
+# AArch64 only) merges a file's static variables into one `_MergedGlobals` blob, so they would
+# not be separate sections the linker can give the same addresses as on x86-64.
+isa_cflags() {
+  case "$1" in
+    aarch64) echo "-mno-global-merge" ;;
+    *) echo "" ;;
+  esac
+}
+
 libgcc_for() {
   case "$1" in
     x86_64) echo /usr/lib/gcc/x86_64-linux-gnu/12/libgcc.a ;;
@@ -31,9 +41,10 @@ clang_version=$(clang-19 --version | head -n1)
 for isa in x86_64 aarch64; do
   triple="$isa-linux-musl"
   gcc_lib=$(libgcc_for "$isa")
+  cflags=$(echo "$FORCED_CFLAGS $(isa_cflags "$isa")" | sed 's/ *$//')
   [ -e "$gcc_lib" ] || { echo "assemble.sh: error: $gcc_lib not found; run \`make setup\`" >&2; exit 1; }
   dest="$OUT/$triple"
-  record="musl: $(basename "$tarball"); cc: $clang_version; cflags: $FORCED_CFLAGS; builtins: $gcc_lib"
+  record="musl: $(basename "$tarball"); cc: $clang_version; cflags: $cflags; builtins: $gcc_lib"
   if [ -f "$dest/SOURCE" ] && [ "$(cat "$dest/SOURCE")" = "$record" ]; then
     echo "sysroot $triple is up to date"
     continue
@@ -44,7 +55,7 @@ for isa in x86_64 aarch64; do
   log="$root/build/musl-$triple.log"
   mkdir -p "$root/build"
   if ! (cd "$work" &&
-        CC="clang-19 --target=$triple" CFLAGS="$FORCED_CFLAGS" AR=llvm-ar-19 RANLIB=llvm-ranlib-19 \
+        CC="clang-19 --target=$triple" CFLAGS="$cflags" AR=llvm-ar-19 RANLIB=llvm-ranlib-19 \
           ./configure --target="$triple" --disable-shared --prefix=/ &&
         make -j"$JOBS" AR=llvm-ar-19 RANLIB=llvm-ranlib-19 &&
         make install DESTDIR="$work/install" AR=llvm-ar-19 RANLIB=llvm-ranlib-19) >"$log" 2>&1; then

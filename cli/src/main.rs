@@ -1,11 +1,11 @@
 //! `unimig`: runs and takes apart fat executables built by unimig.
 //!
 //! One module per subcommand under [`cmd`]; each has an `Args` (clap) and a `run` function.
-//! Later subcommands (check, inspect, migrate, checkpoint, restore) slot in the same way.
+//! Later subcommands (inspect, migrate, checkpoint, restore) slot in the same way.
 //!
-//! Exit status: a subcommand's own (for `run`, the program's, since it execs it); 1 when
-//! unimig itself fails; 2 for usage errors (clap); 127 when `unimig run` cannot start the
-//! program (APP or qemu-aarch64 not found or not executable).
+//! Exit status: a subcommand's own (for `run`, the program's, since it execs it; for `check`,
+//! 1 when the images differ); 1 when unimig itself fails; 2 for usage errors (clap); 127 when
+//! `unimig run` cannot start the program (APP or qemu-aarch64 not found or not executable).
 
 mod cmd;
 mod fatexe;
@@ -34,6 +34,8 @@ enum Command {
     Run(cmd::run::Args),
     /// Write APP's two images as plain executables PREFIX.x86_64 and PREFIX.aarch64
     Split(cmd::split::Args),
+    /// Check that APP's two images give everything the program can observe the same address
+    Check(cmd::check::Args),
 }
 
 /// A failure with the exit status it should produce.
@@ -60,6 +62,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => cmd::run::run(args),
         Command::Split(args) => cmd::split::run(args),
+        Command::Check(args) => cmd::check::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

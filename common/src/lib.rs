@@ -7,6 +7,7 @@
 pub mod diag;
 pub mod fat;
 pub mod isa;
+pub mod layout;
 pub mod toolchain;
 
 pub use isa::Isa;

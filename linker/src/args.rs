@@ -127,6 +127,10 @@ const fn spec(names: &'static [&'static str], val: Val, act: Act) -> Spec {
 const SHARED: &str = "images are static; shared libraries are not supported";
 const LTO: &str = "LTO is not supported by unimig (compile without -flto)";
 const SCRIPT: &str = "linker scripts are not supported: ld.unimig lays out both images itself";
+const ADDRESSES: &str =
+    "ld.unimig places every section itself, at the same address on both ISAs (docs/formats.md)";
+const ICF: &str = "identical code folding would fold different functions on each ISA, so their \
+                   addresses would differ; only --icf=none is accepted";
 const RELOCATABLE: &str =
     "partial links (-r) are not supported; link fat objects into an executable";
 const FORMAT: &str = "only ELF inputs are supported";
@@ -170,14 +174,14 @@ const OPTIONS: &[Spec] = &[
     spec(&["error-limit"], Sep, Pass),
     spec(&["threads"], Sep, Pass),
     spec(&["sort-section"], Sep, Pass),
-    spec(&["icf"], Sep, Pass),
+    spec(&["icf"], Sep, Reject(ICF)),
     spec(&["exclude-libs"], Sep, Pass),
     spec(&["retain-symbols-file"], Sep, Pass),
     spec(&["undefined-glob"], Sep, Pass),
     spec(&["require-defined"], Sep, Pass),
-    spec(&["image-base"], Sep, Pass),
-    spec(&["Ttext", "Tdata", "Tbss", "Ttext-segment"], Sep, Pass),
-    spec(&["section-start"], Sep, Pass),
+    spec(&["image-base"], Sep, Reject(ADDRESSES)),
+    spec(&["Ttext", "Tdata", "Tbss", "Ttext-segment"], Sep, Reject(ADDRESSES)),
+    spec(&["section-start"], Sep, Reject(ADDRESSES)),
     spec(&["build-id"], Eq, Pass),
     spec(&["compress-debug-sections"], Eq, Pass),
     spec(&["color-diagnostics"], Eq, Pass),
@@ -319,6 +323,8 @@ fn make_arg(spec: &Spec, name: &str, word: &str, value: Option<String>) -> Arg {
             }
         }
         Drop => Arg::Drop(text),
+        // `--icf=none` is lld's default: nothing to refuse.
+        Reject(ICF) if v == "none" => Arg::Drop(text),
         Reject(reason) => Arg::Reject { text, reason },
         Version => Arg::Version,
         VersionThenLink => Arg::VersionThenLink,
@@ -469,6 +475,22 @@ mod tests {
             matches!(&p(&["-plugin-opt=mcpu=x86-64"])[0], Arg::Reject { reason, .. } if *reason == LTO)
         );
         assert!(matches!(&p(&["-T", "x.ld"])[0], Arg::Reject { .. }));
+    }
+
+    #[test]
+    fn layout_changing_options_refused() {
+        for argv in [
+            &["-Ttext", "0x1000"][..],
+            &["-Ttext=0x1000"],
+            &["--image-base=0x10000"],
+            &["--section-start=.data=0x9000"],
+            &["--icf=all"],
+            &["--icf", "safe"],
+        ] {
+            let args = p(argv);
+            assert!(matches!(&args[0], Arg::Reject { .. }), "{argv:?}: {args:?}");
+        }
+        assert!(matches!(&p(&["--icf=none"])[0], Arg::Drop(_)));
     }
 
     #[test]

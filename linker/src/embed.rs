@@ -80,3 +80,22 @@ fn embed(objcopy: &Path, host: &Path, image: &Path, out: &Path) -> Result<()> {
     }
     Ok(())
 }
+
+/// Removes the symbol table and other non-allocated sections from `image` in place (`-s`):
+/// done after the check, which needs the symbols.
+pub fn strip_all(objcopy: &Path, image: &Path) -> Result<()> {
+    let result = Command::new(objcopy)
+        .arg("--strip-all")
+        .arg(image)
+        .output()
+        .with_context(|| format!("running {}", objcopy.display()))?;
+    if !result.status.success() {
+        bail!(
+            "stripping {} with {} failed: {}",
+            image.display(),
+            objcopy.display(),
+            String::from_utf8_lossy(&result.stderr).trim()
+        );
+    }
+    Ok(())
+}

@@ -4,7 +4,9 @@
 //!   itself, the AArch64 link the object extracted from the section into the work directory.
 //! * An archive: the x86-64 link takes it as is; the AArch64 link takes an archive derived from
 //!   it in the work directory, one member per host member (same names, same order), each the
-//!   AArch64 object from that member's section, built with `llvm-ar rcs`.
+//!   AArch64 object from that member's section, built with `llvm-ar rcs`. The layout's linker
+//!   scripts name archive members by name, so when member names repeat (`ar q` of two `x.o`)
+//!   both links get work-directory archives with the repeats renamed (`x.o`, `x~2.o`).
 //! * A sysroot file (`crt1.o`, `libc.a`, ...): each ISA's own sysroot copy.
 //! * Anything else is refused, naming the file (and archive member): a plain x86-64 object was
 //!   not compiled with unimig-cc; shared libraries, executables, bitcode (LTO) and linker
@@ -32,6 +34,37 @@ pub struct Prepared {
     /// Work-directory paths of derived AArch64 inputs and the user's file each stands for, so
     /// lld's AArch64 diagnostics name the user's files.
     pub renames: Vec<(String, String)>,
+    /// Each distinct input file once, in command-line order: what the layout planner calls an
+    /// input (the same file for both ISAs, whatever path each link uses).
+    pub files: Vec<PreparedFile>,
+}
+
+/// One input file as both links see it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PreparedFile {
+    /// How the user named it (a sysroot file: its name, `libc.a`).
+    pub shown: String,
+    /// The path each link gets: [x86-64, AArch64] (lld prints and matches these).
+    pub paths: [String; 2],
+    pub archive: bool,
+    /// From unimig's sysroots (libc, libgcc, start files) rather than the user.
+    pub sysroot: bool,
+}
+
+impl Prepared {
+    fn add_file(&mut self, file: PreparedFile) {
+        if !self.files.iter().any(|f| f.paths[0] == file.paths[0]) {
+            self.files.push(file);
+        }
+    }
+}
+
+fn is_archive(path: &Path) -> bool {
+    let mut magic = [0u8; 8];
+    fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
+        .is_ok()
+        && file_kind(&magic) == FileKind::Archive
 }
 
 /// What a file holds.
@@ -118,7 +151,7 @@ pub fn prepare(
     work: &Path,
 ) -> Result<Prepared> {
     let mut out = Prepared::default();
-    let mut derived: HashMap<PathBuf, PathBuf> = HashMap::new();
+    let mut derived: HashMap<PathBuf, Derived> = HashMap::new();
     for (index, input) in plan.inputs.iter().enumerate() {
         match input {
             Input::Marker(m) => {
@@ -126,6 +159,12 @@ pub fn prepare(
                 out.aarch64.push(m.into());
             }
             Input::Sysroot(name) => {
+                out.add_file(PreparedFile {
+                    shown: name.clone(),
+                    paths: [x86.lib(name), a64.lib(name)].map(|p| p.display().to_string()),
+                    archive: name.ends_with(".a"),
+                    sysroot: true,
+                });
                 for (sysroot, list) in [(x86, &mut out.x86_64), (a64, &mut out.aarch64)] {
                     let path = sysroot.lib(name);
                     if !path.is_file() {
@@ -140,19 +179,32 @@ pub fn prepare(
             }
             Input::File(path) => {
                 let key = path.canonicalize().unwrap_or_else(|_| path.clone());
-                let a64_path = match derived.get(&key) {
-                    Some(p) => p.clone(),
+                let derived_paths = match derived.get(&key) {
+                    Some(d) => d.clone(),
                     None => {
                         let dir = work.join("aarch64").join(format!("in{index}"));
-                        let p = derive(path, &dir, ar)
+                        let d = derive(path, &dir, ar)
                             .context("preparing the aarch64-linux-musl inputs")?;
-                        out.renames
-                            .push((p.display().to_string(), path.display().to_string()));
-                        derived.insert(key, p.clone());
-                        p
+                        for p in std::iter::once(&d.aarch64).chain(&d.host) {
+                            out.renames
+                                .push((p.display().to_string(), path.display().to_string()));
+                        }
+                        derived.insert(key, d.clone());
+                        d
                     }
                 };
-                out.x86_64.push(path.into());
+                let host_path = derived_paths.host.clone().unwrap_or_else(|| path.clone());
+                let a64_path = derived_paths.aarch64;
+                out.add_file(PreparedFile {
+                    shown: path.display().to_string(),
+                    paths: [
+                        host_path.display().to_string(),
+                        a64_path.display().to_string(),
+                    ],
+                    archive: is_archive(&a64_path),
+                    sysroot: false,
+                });
+                out.x86_64.push(host_path.into());
                 out.aarch64.push(a64_path.into());
             }
         }
@@ -163,8 +215,19 @@ pub fn prepare(
     Ok(out)
 }
 
-/// Writes the AArch64 counterpart of user file `path` into `dir` and returns its path.
-fn derive(path: &Path, dir: &Path, ar: &Path) -> Result<PathBuf> {
+/// What pass 3 made of a user file in the work directory.
+#[derive(Clone, Debug)]
+struct Derived {
+    /// The AArch64 counterpart.
+    aarch64: PathBuf,
+    /// A copy of a host archive whose member names repeat (or cannot be file names), with the
+    /// members renamed as in the AArch64 archive: the layout's linker scripts name archive
+    /// members by name, so each must be unique.
+    host: Option<PathBuf>,
+}
+
+/// Writes the AArch64 counterpart of user file `path` into `dir` (and a host copy if needed).
+fn derive(path: &Path, dir: &Path, ar: &Path) -> Result<Derived> {
     let shown = path.display().to_string();
     let data = fs::read(path).map_err(|e| anyhow!("cannot open {shown}: {e}"))?;
     let base = path
@@ -173,8 +236,18 @@ fn derive(path: &Path, dir: &Path, ar: &Path) -> Result<PathBuf> {
         .unwrap_or_else(|| "input".into());
     fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let target = dir.join(&base);
+    let mut host = None;
     match file_kind(&data) {
-        FileKind::Archive => derive_archive(&data, &shown, dir, &target, ar)?,
+        FileKind::Archive => {
+            if derive_archive(&data, &shown, dir, &target, ar, false)? {
+                let host_dir = dir.join("host");
+                fs::create_dir_all(&host_dir)
+                    .with_context(|| format!("creating {}", host_dir.display()))?;
+                let host_target = host_dir.join(&base);
+                derive_archive(&data, &shown, &host_dir, &host_target, ar, true)?;
+                host = Some(host_target);
+            }
+        }
         FileKind::ThinArchive => {
             bail!("{shown}: thin archives are not supported; create it with `ar rcs` (no T)")
         }
@@ -196,34 +269,73 @@ fn derive(path: &Path, dir: &Path, ar: &Path) -> Result<PathBuf> {
             fs::write(&target, inner).with_context(|| format!("writing {}", target.display()))?;
         }
     }
-    Ok(target)
+    Ok(Derived {
+        aarch64: target,
+        host,
+    })
 }
 
-/// Builds the AArch64 archive `target` from host archive `data` (named `shown`).
-fn derive_archive(data: &[u8], shown: &str, dir: &Path, target: &Path, ar: &Path) -> Result<()> {
+/// Member names for an archive's members: the host archive's, except that a repeated name
+/// gets `~N` before its extension (`x.o`, `x~2.o`) and an unusable one becomes `memberK.o`.
+fn member_names(raw: &[String]) -> Vec<String> {
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    raw.iter()
+        .enumerate()
+        .map(|(k, name)| {
+            let safe = !name.is_empty() && name != "." && name != ".." && !name.contains('/');
+            let name = if safe {
+                name.clone()
+            } else {
+                format!("member{k}.o")
+            };
+            let n = seen.entry(name.clone()).or_default();
+            *n += 1;
+            if *n == 1 {
+                return name;
+            }
+            match name.rsplit_once('.') {
+                Some((stem, ext)) if !stem.is_empty() => format!("{stem}~{n}.{ext}"),
+                _ => format!("{name}~{n}"),
+            }
+        })
+        .collect()
+}
+
+/// Builds archive `target` from host archive `data` (named `shown`): the AArch64 one, or with
+/// `host` a copy of the host archive itself, members named by [`member_names`]. Returns
+/// whether any name differs from the host archive's.
+fn derive_archive(
+    data: &[u8],
+    shown: &str,
+    dir: &Path,
+    target: &Path,
+    ar: &Path,
+    host: bool,
+) -> Result<bool> {
     let archive =
         ArchiveFile::parse(data).map_err(|e| anyhow!("{shown}: malformed archive: {e}"))?;
-    let mut members = Vec::new();
-    for (k, member) in archive.members().enumerate() {
+    let mut raw = Vec::new();
+    let mut contents = Vec::new();
+    for member in archive.members() {
         let member = member.map_err(|e| anyhow!("{shown}: malformed archive: {e}"))?;
         let raw_name = String::from_utf8_lossy(member.name()).into_owned();
         let what = format!("{shown}({raw_name})");
         let bytes = member.data(data).map_err(|e| anyhow!("{what}: {e}"))?;
         let content = match file_kind(bytes) {
+            _ if host => bytes,
             FileKind::Elf | FileKind::Bitcode => aarch64_half(bytes, &what)?,
             // lld ignores members that are not objects unless asked to load them all; keep
             // them so both archives have the same members.
             _ => bytes,
         };
-        // Same member name as in the host archive (the layout planner matches members by
-        // name); one directory per member, so duplicate names stay distinct.
-        let safe =
-            !raw_name.is_empty() && raw_name != "." && raw_name != ".." && !raw_name.contains('/');
-        let name = if safe {
-            raw_name
-        } else {
-            format!("member{k}.o")
-        };
+        raw.push(raw_name);
+        contents.push(content);
+    }
+    let names = member_names(&raw);
+    let renamed = names != raw;
+    let mut members = Vec::new();
+    for (k, (name, content)) in names.iter().zip(contents).enumerate() {
+        // One directory per member (the names are unique, but stay safe).
         let member_dir = dir.join(format!("m{k}"));
         fs::create_dir_all(&member_dir)
             .with_context(|| format!("creating {}", member_dir.display()))?;
@@ -244,12 +356,13 @@ fn derive_archive(data: &[u8], shown: &str, dir: &Path, target: &Path, ar: &Path
         .with_context(|| format!("running {}", ar.display()))?;
     if !result.status.success() {
         bail!(
-            "{shown}: building its AArch64 archive with {} failed: {}",
+            "{shown}: building its {} archive with {} failed: {}",
+            if host { "renamed host" } else { "AArch64" },
             ar.display(),
             String::from_utf8_lossy(&result.stderr).trim()
         );
     }
-    Ok(())
+    Ok(renamed)
 }
 
 #[cfg(test)]
@@ -266,6 +379,28 @@ mod tests {
             file_kind(b"/* GNU ld script */\nGROUP ( libc.so.6 )"),
             FileKind::Other
         );
+    }
+
+    #[test]
+    fn repeated_member_names_made_unique() {
+        let raw: Vec<String> = ["x.o", "y.o", "x.o", "x.o", "", "a/b.o", "noext", "noext"]
+            .map(String::from)
+            .into();
+        assert_eq!(
+            member_names(&raw),
+            [
+                "x.o",
+                "y.o",
+                "x~2.o",
+                "x~3.o",
+                "member4.o",
+                "member5.o",
+                "noext",
+                "noext~2"
+            ]
+        );
+        let plain: Vec<String> = ["a.o", "b.o"].map(String::from).into();
+        assert_eq!(member_names(&plain), plain);
     }
 
     #[test]

@@ -1,12 +1,21 @@
-//! Pass 4: link each ISA's image with ld.lld-19, both at once, and report lld's diagnostics.
+//! Passes 4 and 8: link each ISA's image with ld.lld-19, both at once, and report lld's
+//! diagnostics. Each ISA is linked twice: a *probe* link, whose map tells the layout planner
+//! what survives, then the *final* link, laid out by the planner's linker script.
 //!
-//! Both links get the same options, in this order:
+//! Both links of both ISAs get the same options, in this order:
 //!
 //! ```text
-//! ld.lld-19 -m <emulation> -static -z norelro --gc-sections <user options> [-Map <map>]
-//!           -o <work>/<isa>.exe <inputs in command-line order>
+//! ld.lld-19 -m <emulation> -static -z norelro --gc-sections <user options> -O0
+//!           probe: -Map <work>/<isa>.probe.map -o <work>/<isa>.probe
+//!           final: -T <work>/<isa>.ld [-Map <map>] -o <work>/<isa>.exe
+//!           <inputs in command-line order>
 //! ```
 //!
+//! * `-O0` (after the user's options, so it wins): lld does not merge `SHF_MERGE` sections, so
+//!   each object's string literals stay one input section the script can place. The cost is
+//!   the lost de-duplication of equal literals across objects (and no tail merging).
+//! * `-s`/`--strip-all` is not given to lld: the final images are checked by their symbols
+//!   first, then stripped (see [`crate::embed`]).
 //! * `-static`: images are static, non-PIE.
 //! * `--gc-sections` on both: the layout planner (next step) must plan and link with the same
 //!   section garbage collection on both ISAs, or unplanned orphans land at different addresses.
@@ -50,6 +59,30 @@ pub struct Job {
     pub output: PathBuf,
 }
 
+/// Which of the two links of an ISA.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// Default layout, with a map for the planner.
+    Probe,
+    /// Laid out by the script `<work>/<isa>.ld`.
+    Final,
+}
+
+/// Whether `option` asks lld to remove the symbol table.
+pub fn is_strip_all(option: &str) -> bool {
+    option == "-s" || option == "--strip-all"
+}
+
+/// The probe link's map.
+pub fn probe_map(work: &Path, isa: Isa) -> PathBuf {
+    work.join(format!("{}.probe.map", isa.name()))
+}
+
+/// The final link's linker script.
+pub fn script_path(work: &Path, isa: Isa) -> PathBuf {
+    work.join(format!("{}.ld", isa.name()))
+}
+
 /// Where the map of `isa`'s image goes, given the user's `-Map FILE`.
 pub fn map_path(map: &Path, isa: Isa) -> PathBuf {
     match isa {
@@ -63,8 +96,11 @@ pub fn map_path(map: &Path, isa: Isa) -> PathBuf {
 }
 
 /// The lld command line (without the program) that links `isa`'s image from `inputs`.
-pub fn job(isa: Isa, plan: &Plan, inputs: &[OsString], work: &Path) -> Job {
-    let output = work.join(format!("{}.exe", isa.name()));
+pub fn job(isa: Isa, kind: Kind, plan: &Plan, inputs: &[OsString], work: &Path) -> Job {
+    let output = match kind {
+        Kind::Probe => work.join(format!("{}.probe", isa.name())),
+        Kind::Final => work.join(format!("{}.exe", isa.name())),
+    };
     let mut argv: Vec<OsString> = [
         "-m",
         isa.lld_emulation(),
@@ -76,10 +112,26 @@ pub fn job(isa: Isa, plan: &Plan, inputs: &[OsString], work: &Path) -> Job {
     .iter()
     .map(OsString::from)
     .collect();
-    argv.extend(plan.options.iter().map(OsString::from));
-    if let Some(map) = &plan.map {
-        argv.push("-Map".into());
-        argv.push(map_path(map, isa).into());
+    argv.extend(
+        plan.options
+            .iter()
+            .filter(|o| !is_strip_all(o))
+            .map(OsString::from),
+    );
+    argv.push("-O0".into());
+    match kind {
+        Kind::Probe => {
+            argv.push("-Map".into());
+            argv.push(probe_map(work, isa).into());
+        }
+        Kind::Final => {
+            argv.push("-T".into());
+            argv.push(script_path(work, isa).into());
+            if let Some(map) = &plan.map {
+                argv.push("-Map".into());
+                argv.push(map_path(map, isa).into());
+            }
+        }
     }
     argv.push("-o".into());
     argv.push(output.clone().into());
@@ -88,8 +140,15 @@ pub fn job(isa: Isa, plan: &Plan, inputs: &[OsString], work: &Path) -> Job {
 }
 
 /// Runs both jobs concurrently and prints their diagnostics. Fails with [`LinkFailed`] if
-/// either link failed.
-pub fn run_both(lld: &Path, host: &Job, aarch64: &Job, renames: &[(String, String)]) -> Result<()> {
+/// either link failed. With `quiet`, diagnostics are printed only on failure (the probe links:
+/// their warnings come again from the final links).
+pub fn run_both(
+    lld: &Path,
+    host: &Job,
+    aarch64: &Job,
+    renames: &[(String, String)],
+    quiet: bool,
+) -> Result<()> {
     let (host_out, a64_out) = std::thread::scope(|s| {
         let a64 = s.spawn(|| run(lld, aarch64));
         let host = run(lld, host);
@@ -97,6 +156,9 @@ pub fn run_both(lld: &Path, host: &Job, aarch64: &Job, renames: &[(String, Strin
     });
     let host_out = host_out?;
     let a64_out = a64_out?;
+    if quiet && host_out.status.success() && a64_out.status.success() {
+        return Ok(());
+    }
 
     let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
     let rename = |mut s: String| {
@@ -105,7 +167,11 @@ pub fn run_both(lld: &Path, host: &Job, aarch64: &Job, renames: &[(String, Strin
         }
         s.replace(&aarch64.output.display().to_string(), "<aarch64 image>")
     };
-    let (h_stdout, h_stderr) = (text(&host_out.stdout), text(&host_out.stderr));
+    // The host link reads a work-directory copy of an archive whose member names repeat.
+    let (h_stdout, h_stderr) = (
+        rename(text(&host_out.stdout)),
+        rename(text(&host_out.stderr)),
+    );
     let (a_stdout, a_stderr) = (rename(text(&a64_out.stdout)), rename(text(&a64_out.stderr)));
 
     let mut stdout = std::io::stdout().lock();
@@ -154,12 +220,12 @@ mod tests {
     fn command_lines() {
         let plan = Plan {
             output: "app".into(),
-            options: vec!["-e".into(), "start".into()],
+            options: vec!["-e".into(), "start".into(), "-s".into()],
             map: Some("app.map".into()),
             ..Plan::default()
         };
         let inputs: Vec<OsString> = vec!["x.o".into()];
-        let job = job(Isa::Aarch64, &plan, &inputs, Path::new("/w"));
+        let job = job(Isa::Aarch64, Kind::Final, &plan, &inputs, Path::new("/w"));
         let argv: Vec<String> = job
             .argv
             .iter()
@@ -176,6 +242,9 @@ mod tests {
                 "--gc-sections",
                 "-e",
                 "start",
+                "-O0",
+                "-T",
+                "/w/aarch64.ld",
                 "-Map",
                 "app.map.aarch64",
                 "-o",
@@ -183,6 +252,21 @@ mod tests {
                 "x.o"
             ]
         );
+        let probe = super::job(Isa::X86_64, Kind::Probe, &plan, &inputs, Path::new("/w"));
+        let argv: Vec<String> = probe
+            .argv
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        assert!(argv.ends_with(&[
+            "-O0".to_string(),
+            "-Map".into(),
+            "/w/x86_64.probe.map".into(),
+            "-o".into(),
+            "/w/x86_64.probe".into(),
+            "x.o".into()
+        ]));
+        assert!(!argv.contains(&"-s".to_string()));
         assert_eq!(map_path(Path::new("m"), Isa::X86_64), PathBuf::from("m"));
     }
 }

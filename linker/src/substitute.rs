@@ -191,6 +191,10 @@ pub fn plan(args: &[Arg], system: &System) -> Result<Plan> {
             Arg::Pass(words) => plan.options.extend(words.iter().cloned()),
             Arg::Z(keyword) => match keyword.as_str() {
                 "relro" | "norelro" | "now" | "lazy" => plan.dropped.push(format!("-z {keyword}")),
+                // Renames .text.hot/.text.unlikely output sections: the layout has one .text.
+                "keep-text-section-prefix" | "nokeep-text-section-prefix" => {
+                    plan.dropped.push(format!("-z {keyword}"))
+                }
                 _ => plan.options.extend(["-z".to_string(), keyword.clone()]),
             },
             Arg::Drop(text) => plan.dropped.push(text.clone()),
@@ -201,7 +205,29 @@ pub fn plan(args: &[Arg], system: &System) -> Result<Plan> {
     if !plan.inputs.iter().any(|i| matches!(i, Input::File(_))) {
         bail!("no input files");
     }
+    link_runtime(&mut plan);
     Ok(plan)
+}
+
+/// The unimig runtime's archive in each sysroot (sysroots/runtime).
+pub const RUNTIME_ARCHIVE: &str = "libunimig_rt.a";
+/// A symbol only the runtime defines: `-u` on it pulls the runtime in first, so a libc object it
+/// replaces (TLS set-up, malloc, mmap) that came in anyway is a duplicate-symbol error instead of
+/// silently winning.
+const RUNTIME_ANCHOR: &str = "unimig_rt_version";
+
+/// Every image that links libc also links the unimig runtime, which places TLS, the heap and
+/// anonymous mappings at fixed addresses identical on both ISAs. It must come before libc.a:
+/// lld resolves a symbol to the first archive that defines it, and the runtime replaces musl's
+/// `__init_tls`, malloc and mmap families.
+fn link_runtime(plan: &mut Plan) {
+    let libc = Input::Sysroot("libc.a".to_string());
+    if let Some(at) = plan.inputs.iter().position(|i| *i == libc) {
+        plan.inputs
+            .insert(at, Input::Sysroot(RUNTIME_ARCHIVE.to_string()));
+        plan.options
+            .extend(["-u".to_string(), RUNTIME_ANCHOR.to_string()]);
+    }
 }
 
 /// `-m EMULATION`: the host image is x86-64; anything else means clang targeted another ISA.
@@ -366,12 +392,16 @@ mod tests {
                 file("a.o"),
                 marker("--start-group"),
                 sys("libgcc.a"),
+                sys("libunimig_rt.a"),
                 sys("libc.a"),
                 marker("--end-group"),
                 sys("crtn.o"),
             ]
         );
-        assert_eq!(plan.options, vec!["--build-id", "--eh-frame-hdr"]);
+        assert_eq!(
+            plan.options,
+            vec!["--build-id", "--eh-frame-hdr", "-u", "unimig_rt_version"]
+        );
         assert!(plan.dropped.iter().any(|d| d.contains("hash-style")));
         assert!(plan.dropped.iter().any(|d| d.contains("crtbeginT.o")));
         assert!(plan.dropped.iter().any(|d| d == "-L/usr/lib"));
@@ -387,6 +417,7 @@ mod tests {
                 sys("crti.o"),
                 file("a.o"),
                 sys("libgcc.a"),
+                sys("libunimig_rt.a"),
                 sys("libc.a"),
                 sys("libgcc.a"),
                 sys("crtn.o")
@@ -421,6 +452,7 @@ mod tests {
                 sys("libpthread.a"),
                 marker("--start-group"),
                 sys("libgcc.a"),
+                sys("libunimig_rt.a"),
                 sys("libc.a"),
                 marker("--end-group"),
                 sys("crtn.o"),
@@ -442,6 +474,7 @@ mod tests {
                 file("a.o"),
                 marker("--start-group"),
                 sys("libgcc.a"),
+                sys("libunimig_rt.a"),
                 sys("libc.a"),
                 marker("--end-group")
             ]
@@ -600,6 +633,7 @@ mod tests {
                 file("x.a"),
                 marker("--no-whole-archive"),
                 file("y.a"),
+                sys("libunimig_rt.a"),
                 sys("libc.a"),
                 sys("libgcc.a"),
                 sys("libm.a"),

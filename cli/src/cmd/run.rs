@@ -25,6 +25,13 @@ use std::process::Command;
 use unimig_common::toolchain::{find_on_path, qemu_aarch64};
 use unimig_common::Isa;
 
+/// What to run.
+struct Program {
+    isa: Isa,
+    app: OsString,
+    args: Vec<OsString>,
+}
+
 /// Exit status when the program cannot be started.
 pub const CANNOT_START: u8 = 127;
 
@@ -33,14 +40,26 @@ pub struct Args {
     /// ISA to run the program on
     #[arg(long, default_value = "x86_64", value_name = "x86_64|aarch64")]
     isa: Isa,
-    /// The fat executable
-    app: OsString,
-    /// Arguments for the program, passed verbatim
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    args: Vec<OsString>,
+    /// The fat executable, then the arguments for the program, passed verbatim (even
+    /// `--help`: everything after APP belongs to the program)
+    #[arg(
+        value_name = "APP [ARGS]",
+        required = true,
+        num_args = 1..,
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    command: Vec<OsString>,
 }
 
 pub fn run(args: Args) -> Result<(), Failure> {
+    let mut command = args.command.into_iter();
+    let app = command.next().expect("clap requires APP");
+    let args = Program {
+        isa: args.isa,
+        app,
+        args: command.collect(),
+    };
     let path = locate(&args.app)?;
     let err = match args.isa {
         Isa::X86_64 => Command::new(&path).arg0(&args.app).args(&args.args).exec(),
