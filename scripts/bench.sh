@@ -5,3 +5,4 @@ STAGE=${1:-build/stage}
 cd "$(dirname "$0")/.."
 echo "# unimig benchmarks ($(date -u +%Y-%m-%d), $(nproc) cores)"
 bash scripts/bench/build-time.sh "$STAGE"
+bash scripts/bench/image-size.sh "$STAGE"
