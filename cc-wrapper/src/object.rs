@@ -36,7 +36,15 @@ fn build(
     dest: &Destination,
     dry_run: bool,
 ) -> Result<()> {
-    let fat = compiler.fat_object(input, index)?;
+    let fat = match compiler.fat_object(input, index) {
+        Ok(fat) => fat,
+        Err(error) => {
+            if !dry_run {
+                output::remove_stale(dest);
+            }
+            return Err(error);
+        }
+    };
     if dry_run {
         return Ok(());
     }

@@ -26,6 +26,16 @@ impl Destination {
     }
 }
 
+/// After a failed compile, removes an old regular file at `dest`, as clang does: a stale object
+/// left in place would look up to date to make.
+pub fn remove_stale(dest: &Destination) {
+    if let Destination::File(path) = dest {
+        if fs::symlink_metadata(path).is_ok_and(|m| m.is_file()) {
+            let _ = fs::remove_file(path);
+        }
+    }
+}
+
 /// Copies `built` to `dest`, atomically for regular files, with the permissions of
 /// `permissions_from` (a file clang created, so the user's umask applies).
 pub fn install(built: &Path, dest: &Destination, permissions_from: &Path) -> Result<()> {

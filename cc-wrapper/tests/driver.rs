@@ -278,6 +278,16 @@ fn a_syntax_error_gives_clang_s_diagnostic_and_no_output() {
     assert_eq!(entries(dir.path()), ["bad.c"]);
 }
 
+/// Like clang, a failed `-c` removes an old object at the output path, so make does not take
+/// it for up to date.
+#[test]
+fn a_failed_compile_removes_a_stale_object() {
+    let dir = project(&[("bad.c", "int f(void) { return missing; }\n"), ("bad.o", "stale")]);
+    let output = run(dir.path(), &["-c", "bad.c", "-o", "bad.o"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(entries(dir.path()), ["bad.c"]);
+}
+
 #[test]
 fn an_aarch64_only_failure_is_reported_with_the_isa() {
     let dir = project(&[(
