@@ -431,12 +431,49 @@ pub fn run_both_isas<S: AsRef<std::ffi::OsStr>>(
     run_both_isas_spec(app, &RunSpec::new(args).stdin(stdin))
 }
 
-/// [`run_both_isas`] with a full [`RunSpec`].
+/// [`run_both_isas`] with a full [`RunSpec`]. Every program compared across ISAs is first
+/// verified by `unimig check` (identical addresses for every symbol and identical data bytes
+/// in both images), once per file.
 pub fn run_both_isas_spec(app: &Path, spec: &RunSpec) -> (Output, Output) {
+    assert_layout_checked(app);
     (
         run_on(Isa::X86_64, app, spec),
         run_on(Isa::Aarch64, app, spec),
     )
+}
+
+/// Runs `unimig check APP` (once per path and modification time) and panics with its report
+/// unless the two images of APP agree on every program-visible address.
+pub fn assert_layout_checked(app: &Path) {
+    use std::collections::HashSet;
+    use std::sync::Mutex;
+    static CHECKED: Mutex<Option<HashSet<(PathBuf, std::time::SystemTime)>>> = Mutex::new(None);
+    let key = (
+        app.to_path_buf(),
+        fs::metadata(app)
+            .and_then(|m| m.modified())
+            .unwrap_or(std::time::UNIX_EPOCH),
+    );
+    if CHECKED
+        .lock()
+        .unwrap()
+        .get_or_insert_with(HashSet::new)
+        .contains(&key)
+    {
+        return;
+    }
+    let out = run(command(tool("unimig")).arg("check").arg(app));
+    assert!(
+        out.status.success(),
+        "unimig check {} failed:\n{}",
+        app.display(),
+        show_output(&out)
+    );
+    CHECKED
+        .lock()
+        .unwrap()
+        .get_or_insert_with(HashSet::new)
+        .insert(key);
 }
 
 /// Runs on both ISAs, asserts identical stdout, stderr and exit status, and returns the output.

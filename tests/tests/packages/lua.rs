@@ -11,6 +11,8 @@ fn lua() {
     let pkg = super::build_package("lua5.4", "lua.sh", &timer);
     let lua = pkg.src.join("src/lua");
     let luac = pkg.src.join("src/luac");
+    assert_layout_checked(&lua);
+    assert_layout_checked(&luac);
     let scripts = tests_dir().join("packages/lua");
 
     // Scripts run from a copy, by relative path, so messages name them the same way.
