@@ -17,8 +17,8 @@ build_zlib() { # build_zlib CC [ENV...]: configure + make in a fresh tree, print
   tar -xf "$tarball" -C "$work/src" --strip-components=1
   local start end
   start=$(date +%s.%N)
-  (cd "$work/src" && env "$@" CC="$cc" ./configure --static >/dev/null &&
-     env "$@" make -j2 libz.a example minigzip >/dev/null)
+  (cd "$work/src" && env "$@" CC="$cc" ./configure --static >/dev/null 2>&1 &&
+     env "$@" make -j2 libz.a example minigzip >/dev/null 2>&1)
   end=$(date +%s.%N)
   echo "$end - $start" | bc -l
 }
