@@ -38,8 +38,7 @@ sysroots:
 	done
 
 test: build
-	$(MAKE) -s -C sysroots/runtime test OUT=$(CURDIR)/build/runtime SYSROOTS=$(SYSROOT_DIR)
-	UNIMIG_PREFIX=$(CURDIR)/$(STAGE) $(CARGO) test --release --workspace
+	bash scripts/run-tests.sh $(STAGE)
 
 demo: build
 	bash scripts/demo.sh $(STAGE)
