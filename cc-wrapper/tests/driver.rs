@@ -130,10 +130,15 @@ fn static_variables_keep_their_own_sections_on_both_isas() {
         for (isa, bytes) in [("x86_64", &data[..]), ("aarch64", &inner[..])] {
             let file = object::File::parse(bytes).unwrap();
             for name in [".data.a", ".data.b"] {
-                assert!(file.section_by_name(name).is_some(), "{isa} {level}: no {name} section");
+                assert!(
+                    file.section_by_name(name).is_some(),
+                    "{isa} {level}: no {name} section"
+                );
             }
             assert!(
-                !file.sections().any(|s| s.name().is_ok_and(|n| n.contains("MergedGlobals"))),
+                !file
+                    .sections()
+                    .any(|s| s.name().is_ok_and(|n| n.contains("MergedGlobals"))),
                 "{isa} {level}: statics were merged"
             );
         }
@@ -282,7 +287,10 @@ fn a_syntax_error_gives_clang_s_diagnostic_and_no_output() {
 /// it for up to date.
 #[test]
 fn a_failed_compile_removes_a_stale_object() {
-    let dir = project(&[("bad.c", "int f(void) { return missing; }\n"), ("bad.o", "stale")]);
+    let dir = project(&[
+        ("bad.c", "int f(void) { return missing; }\n"),
+        ("bad.o", "stale"),
+    ]);
     let output = run(dir.path(), &["-c", "bad.c", "-o", "bad.o"]);
     assert_eq!(output.status.code(), Some(1));
     assert_eq!(entries(dir.path()), ["bad.c"]);

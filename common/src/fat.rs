@@ -19,9 +19,14 @@ pub const IMAGE_SECTION: &str = ".unimig.image.aarch64";
 
 /// Returns the bytes of section `name` of the ELF file `data`, or `None` when it has none.
 pub fn embedded_section<'a>(data: &'a [u8], name: &str) -> Result<Option<&'a [u8]>> {
-    let file = ElfFile64::<Endianness>::parse(data).map_err(|e| anyhow!("not a 64-bit ELF file: {e}"))?;
+    let file =
+        ElfFile64::<Endianness>::parse(data).map_err(|e| anyhow!("not a 64-bit ELF file: {e}"))?;
     match file.section_by_name(name) {
-        Some(section) => Ok(Some(section.data().with_context(|| format!("reading section {name}"))?)),
+        Some(section) => Ok(Some(
+            section
+                .data()
+                .with_context(|| format!("reading section {name}"))?,
+        )),
         None => Ok(None),
     }
 }

@@ -18,7 +18,8 @@ use std::env;
 use std::path::{Path, PathBuf};
 
 /// The message every tool prints when something `make setup` installs is missing.
-pub const SETUP_HINT: &str = "run `make setup && make build` in the unimig source tree (or `make install`)";
+pub const SETUP_HINT: &str =
+    "run `make setup && make build` in the unimig source tree (or `make install`)";
 
 /// The installation a tool runs from.
 #[derive(Clone, Debug)]
@@ -30,7 +31,9 @@ impl Installation {
     /// Finds the installation from `UNIMIG_PREFIX` or the running executable's location.
     pub fn locate() -> Result<Installation> {
         if let Some(prefix) = env::var_os("UNIMIG_PREFIX") {
-            return Ok(Installation { prefix: PathBuf::from(prefix) });
+            return Ok(Installation {
+                prefix: PathBuf::from(prefix),
+            });
         }
         let exe = env::current_exe()?;
         let exe = exe.canonicalize().unwrap_or(exe);
@@ -44,7 +47,9 @@ impl Installation {
     }
 
     pub fn at(prefix: impl Into<PathBuf>) -> Installation {
-        Installation { prefix: prefix.into() }
+        Installation {
+            prefix: prefix.into(),
+        }
     }
 
     pub fn prefix(&self) -> &Path {
@@ -69,7 +74,11 @@ impl Installation {
     pub fn sysroot(&self, isa: Isa) -> Result<Sysroot> {
         let root = self.sysroot_dir(isa);
         let sysroot = Sysroot { isa, root };
-        for needed in [sysroot.include_dir(), sysroot.lib_dir().join("libc.a"), sysroot.lib_dir().join("crt1.o")] {
+        for needed in [
+            sysroot.include_dir(),
+            sysroot.lib_dir().join("libc.a"),
+            sysroot.lib_dir().join("crt1.o"),
+        ] {
             if !needed.exists() {
                 bail!(
                     "the {} sysroot is missing or incomplete ({} not found); {}",
@@ -159,10 +168,14 @@ pub fn qemu_aarch64() -> Result<PathBuf> {
 /// Looks `name` up in `PATH`, like a shell would.
 pub fn find_on_path(name: &str) -> Option<PathBuf> {
     let path = env::var_os("PATH")?;
-    env::split_paths(&path).map(|dir| dir.join(name)).find(|candidate| is_executable(candidate))
+    env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|candidate| is_executable(candidate))
 }
 
 fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
-    path.metadata().map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false)
+    path.metadata()
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
 }
