@@ -47,10 +47,7 @@ bench: build
 	bash scripts/bench.sh $(STAGE)
 
 install: build
-	mkdir -p $(PREFIX)/bin $(PREFIX)/lib/unimig
-	for b in $(BINARIES); do install -m 755 $(STAGE)/bin/$$b $(PREFIX)/bin/$$b; done
-	rm -rf $(PREFIX)/lib/unimig/sysroots
-	cp -a $(STAGE)/lib/unimig/sysroots $(PREFIX)/lib/unimig/sysroots
+	bash scripts/install.sh $(STAGE) $(PREFIX)
 
 fmt:
 	$(CARGO) fmt --all
