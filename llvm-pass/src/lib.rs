@@ -1,5 +1,293 @@
-//! The unimig LLVM pass: migration points, cross-ISA stackmaps and the shadow stack.
+//! The unimig LLVM pass: migration points and cross-ISA stackmaps, run in-process on LLVM 19.
 //!
-//! Not implemented yet: the dual-ISA build does not instrument code. This crate exists so the
-//! workspace has its final shape; the instrumentation issue fills it in (inkwell on LLVM 19,
-//! run in-process by unimig-cc between the front end and code generation).
+//! [`compile`] takes the bitcode clang-19's front end made for one ISA
+//! (`clang-19 --target=<isa>-linux-musl -emit-llvm -c -Xclang -disable-llvm-passes -O<n>`) and
+//! returns an ELF relocatable object:
+//!
+//! 1. parse;
+//! 2. target-neutral middle end: `default<O<n>>` through the new pass manager with *no*
+//!    TargetMachine (so no target cost model: inlining, unrolling and vectorisation decide
+//!    the same way for both ISAs), keeping the module's triple for library-call knowledge;
+//! 3. instrumentation ([`instrument`]): migration points at function entries and loop
+//!    back-edges, and every call site turned into a `gc.statepoint` whose `"deopt"` operands are
+//!    the SSA values live across the call, in canonical order, with a canonical ID;
+//! 4. the LLVM verifier;
+//! 5. code generation for the ISA (static relocation model, small code model, function and
+//!    data sections, `.init_array`), with `-use-registers-for-deopt-values=true` so live values
+//!    stay in callee-saved registers and each stackmap record's offset is the call's return
+//!    address.
+//!
+//! [`compile_pair`] does the same for both ISAs of one translation unit at once and leaves
+//! uninstrumented (on both) any function whose call sites or live-value sizes still differ
+//! between the ISAs' front-end IR (a function taking a `va_list`, in Lua 5.4's 34 files the
+//! only case). [`stackmap::stackmap_summary`] reads the records back for cross-ISA comparison.
+//!
+//! Measured on Lua 5.4.4's 34 source files (`examples/neutral_middle_end.rs`): with
+//! [`MiddleEnd::Neutral`] (null TargetMachine, triple kept) and with the triple removed, 0 of
+//! 648 functions (-O2) have different call-site sequences on the two ISAs, at every level
+//! -O0..-Oz; with the target-aware middle end (what clang does) 7 differ at -O2, 4 at -O1,
+//! 2 at -O3. Through [`compile_pair`], 0 stackmap records differ (id, count, sizes) at -O0
+//! and -O2.
+
+pub mod analysis;
+pub mod cfg;
+pub mod ids;
+pub mod instrument;
+pub mod liveness;
+mod llvm;
+pub mod pipeline;
+pub mod stackmap;
+
+pub use pipeline::{compile, compile_pair, compile_with_report, optimized_ir, Output, PairOutput};
+pub use stackmap::stackmap_summary;
+
+/// The two ISAs unimig builds for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Isa {
+    X86_64,
+    Aarch64,
+}
+
+impl Isa {
+    pub const ALL: [Isa; 2] = [Isa::X86_64, Isa::Aarch64];
+
+    /// The triple unimig's front end uses (`--target=` of clang).
+    pub fn triple(self) -> &'static str {
+        match self {
+            Isa::X86_64 => "x86_64-unknown-linux-musl",
+            Isa::Aarch64 => "aarch64-unknown-linux-musl",
+        }
+    }
+
+    /// The short name used in clang's `--target=<name>-linux-musl`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Isa::X86_64 => "x86_64",
+            Isa::Aarch64 => "aarch64",
+        }
+    }
+
+    /// The ISA of a triple such as `x86_64-unknown-linux-musl`.
+    pub fn from_triple(triple: &str) -> Option<Isa> {
+        let arch = triple.split('-').next()?;
+        match arch {
+            "x86_64" | "amd64" => Some(Isa::X86_64),
+            "aarch64" | "arm64" => Some(Isa::Aarch64),
+            _ => None,
+        }
+    }
+}
+
+/// The user's optimisation level (`-O0` ... `-Oz`); selects the middle-end pipeline
+/// (`default<On>`) and the code generator's level.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum OptLevel {
+    O0,
+    O1,
+    #[default]
+    O2,
+    O3,
+    Os,
+    Oz,
+}
+
+impl OptLevel {
+    /// Parses `0`, `1`, `2`, `3`, `s`, `z` (with or without a leading `-O`/`O`; `-O` alone is
+    /// `-O1` as in clang, `fast` is `3`, `g` is `1`).
+    pub fn parse(s: &str) -> Option<OptLevel> {
+        let s = s.trim_start_matches('-').trim_start_matches('O');
+        Some(match s {
+            "0" => OptLevel::O0,
+            "" | "1" | "g" => OptLevel::O1,
+            "2" => OptLevel::O2,
+            "3" | "fast" => OptLevel::O3,
+            "s" => OptLevel::Os,
+            "z" => OptLevel::Oz,
+            _ => {
+                // clang treats -O4 and above as -O3.
+                let n: u32 = s.parse().ok()?;
+                if n >= 3 {
+                    OptLevel::O3
+                } else {
+                    return None;
+                }
+            }
+        })
+    }
+
+    pub fn pipeline(self) -> &'static str {
+        match self {
+            OptLevel::O0 => "default<O0>",
+            OptLevel::O1 => "default<O1>",
+            OptLevel::O2 => "default<O2>",
+            OptLevel::O3 => "default<O3>",
+            OptLevel::Os => "default<Os>",
+            OptLevel::Oz => "default<Oz>",
+        }
+    }
+}
+
+/// Where migration points (inline polls of `__unimig_migrate_requested`) go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum MigrationPoints {
+    /// None: only call-site stackmaps.
+    None,
+    /// At every instrumented function's entry.
+    Entry,
+    /// On every loop back-edge (every retreating edge of the CFG).
+    Loops,
+    /// Both.
+    #[default]
+    All,
+}
+
+impl MigrationPoints {
+    pub fn entry(self) -> bool {
+        matches!(self, MigrationPoints::Entry | MigrationPoints::All)
+    }
+    pub fn loops(self) -> bool {
+        matches!(self, MigrationPoints::Loops | MigrationPoints::All)
+    }
+}
+
+/// How the middle end is kept target-neutral. Only [`MiddleEnd::Neutral`] is meant for
+/// builds; the others exist to measure the difference (see the crate's tests and report).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum MiddleEnd {
+    /// `default<On>` with a null TargetMachine, module triple kept (library-call knowledge).
+    #[default]
+    Neutral,
+    /// `default<On>` with a null TargetMachine and the triple removed during the middle end.
+    NeutralNoTriple,
+    /// `default<On>` with the ISA's TargetMachine (what plain clang does): target cost models.
+    TargetAware,
+}
+
+/// Symbols the instrumentation uses (defined by the unimig runtime).
+pub const MIGRATE_FLAG: &str = "__unimig_migrate_requested";
+pub const MIGRATION_POINT_FN: &str = "__unimig_migration_point";
+/// Prefix of the x86-64 variadic-call thunks (see [`instrument`]).
+pub const VACALL_THUNK_PREFIX: &str = "__unimig_vacall_";
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Options {
+    pub opt_level: OptLevel,
+    pub migration_points: MigrationPoints,
+    /// Loop back-edges decrement a per-function counter and poll the flag only when it reaches
+    /// zero, then reset it to this period. 1 polls on every back-edge.
+    pub loop_poll_period: u32,
+    /// Turn call sites into stackmapped statepoints (off: plain calls, for measurements).
+    pub stackmaps: bool,
+    /// Define `__unimig_migrate_requested` as a weak `i32 0` in each module that polls it (the
+    /// runtime's strong definition wins at link time). Off: only declare it.
+    pub define_flag_weak: bool,
+    /// Mixed into every call-site ID, so that functions of the same name in different
+    /// translation units (static functions) get different IDs. Must be the same for both ISAs'
+    /// compiles of one translation unit; `None` uses the module's source file name.
+    pub id_salt: Option<String>,
+    pub middle_end: MiddleEnd,
+    /// Functions to leave uninstrumented ([`SkipReason::IsaDivergent`]);
+    /// [`compile_pair`] fills it with the functions whose call sites differ between the ISAs.
+    pub skip_functions: Vec<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            opt_level: OptLevel::O2,
+            migration_points: MigrationPoints::All,
+            loop_poll_period: 64,
+            stackmaps: true,
+            define_flag_weak: true,
+            id_salt: None,
+            middle_end: MiddleEnd::Neutral,
+            skip_functions: Vec::new(),
+        }
+    }
+}
+
+/// Why a function or call site was left uninstrumented; later these become diagnostics.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum SkipReason {
+    /// The function calls `llvm.va_start`/`llvm.va_copy`: its va_list layout is ISA-specific.
+    VaStart,
+    /// The function calls a `returns_twice` function (setjmp, vfork, ...).
+    ReturnsTwice(String),
+    /// The function has `invoke`/`callbr` (exception handling or asm goto).
+    Invoke,
+    /// A `musttail` call (cannot become a statepoint).
+    MustTail,
+    /// A call with operand bundles of its own.
+    OperandBundles,
+    /// An inline asm call; excluded from stackmaps (the function is still instrumented).
+    InlineAsm,
+    /// A value live across a call has a type the pass cannot lower to canonical pieces.
+    UnsupportedLiveType(String),
+    /// A `naked` function, or one of the runtime's own (`__unimig_*`).
+    NotInstrumentable(String),
+    /// The two ISAs' front ends gave the function different call sites or live values (e.g. it
+    /// takes a `va_list`, whose `va_arg` expansion is ISA-specific); found by [`compile_pair`],
+    /// or listed in [`Options::skip_functions`].
+    IsaDivergent,
+}
+
+impl std::fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SkipReason::VaStart => write!(f, "uses va_start/va_copy (ISA-specific va_list)"),
+            SkipReason::ReturnsTwice(c) => write!(f, "calls returns_twice function {c}"),
+            SkipReason::Invoke => write!(f, "has invoke/callbr"),
+            SkipReason::MustTail => write!(f, "has a musttail call"),
+            SkipReason::OperandBundles => write!(f, "has a call with operand bundles"),
+            SkipReason::InlineAsm => write!(f, "inline asm call (no stackmap)"),
+            SkipReason::UnsupportedLiveType(t) => {
+                write!(f, "value of type {t} live across a call")
+            }
+            SkipReason::NotInstrumentable(why) => write!(f, "{why}"),
+            SkipReason::IsaDivergent => {
+                write!(
+                    f,
+                    "call sites or live values differ between the ISAs' front-end IR"
+                )
+            }
+        }
+    }
+}
+
+/// What happened to one call site or function.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Skip {
+    pub function: String,
+    pub reason: SkipReason,
+}
+
+/// One stackmapped call site.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallSite {
+    pub id: u64,
+    pub function: String,
+    /// Index among the function's stackmapped call sites, in canonical order.
+    pub index: u32,
+    /// Direct callee name, or `None` for an indirect call.
+    pub callee: Option<String>,
+    /// Number of deopt operands (live-value pieces).
+    pub num_live: usize,
+    /// Size in bytes of each deopt operand's (canonical) IR type, in order.
+    pub live_sizes: Vec<u16>,
+    /// Whether this is a call to [`MIGRATION_POINT_FN`] inserted by the pass.
+    pub migration_point: bool,
+}
+
+/// What the instrumentation did to a module.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    pub call_sites: Vec<CallSite>,
+    /// Functions (or single calls, for [`SkipReason::InlineAsm`]) left uninstrumented.
+    pub skipped: Vec<Skip>,
+    /// Functions instrumented.
+    pub instrumented_functions: usize,
+    pub entry_polls: usize,
+    pub backedge_polls: usize,
+    /// Live values of non-canonical types rewritten into canonical pieces.
+    pub legalized_values: usize,
+}

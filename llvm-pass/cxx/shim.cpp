@@ -1,0 +1,86 @@
+// Small C entry points for the few LLVM C++ APIs that LLVM 19's C API lacks.
+// Every function takes and returns the C API's opaque handles.
+#include "llvm-c/Core.h"
+#include "llvm-c/TargetMachine.h"
+#include "llvm/IR/BasicBlock.h"
+#include "llvm/IR/Function.h"
+#include "llvm/IR/GlobalValue.h"
+#include "llvm/IR/Instructions.h"
+#include "llvm/Target/TargetMachine.h"
+#include "llvm/Transforms/Utils/Local.h"
+
+using namespace llvm;
+
+extern "C" {
+
+// TargetOptions that clang sets from its command line and the C API cannot:
+// -ffunction-sections, -fdata-sections, and .init_array for constructors (musl has no .ctors).
+void unimig_tm_configure(LLVMTargetMachineRef tm, int function_sections, int data_sections) {
+  TargetMachine *t = reinterpret_cast<TargetMachine *>(tm);
+  t->Options.FunctionSections = function_sections != 0;
+  t->Options.DataSections = data_sections != 0;
+  t->Options.UniqueSectionNames = true;
+  t->Options.UseInitArray = true;
+}
+
+// Splits the block of `inst` before `inst`; the new block (holding `inst` and everything after
+// it) is returned. The old block ends in an unconditional branch to it; successors' phis are
+// updated.
+LLVMBasicBlockRef unimig_split_block_before(LLVMValueRef inst) {
+  Instruction *i = unwrap<Instruction>(inst);
+  BasicBlock *bb = i->getParent();
+  return wrap(bb->splitBasicBlock(i->getIterator(), bb->getName() + ".split"));
+}
+
+// Puts a new block on every CFG edge from -> to (all successor slots of from's terminator that
+// name to, so a switch with several cases to one block gets one new block) and returns it. The
+// new block ends in `br to`; to's phis get one entry for it, with the value that came from `from`.
+LLVMBasicBlockRef unimig_split_edges(LLVMBasicBlockRef from_ref, LLVMBasicBlockRef to_ref,
+                                     const char *name) {
+  BasicBlock *from = unwrap(from_ref);
+  BasicBlock *to = unwrap(to_ref);
+  Function *f = from->getParent();
+  BasicBlock *mid = BasicBlock::Create(f->getContext(), name, f, to);
+  Instruction *term = from->getTerminator();
+  for (unsigned s = 0, n = term->getNumSuccessors(); s < n; ++s)
+    if (term->getSuccessor(s) == to)
+      term->setSuccessor(s, mid);
+  BranchInst::Create(to, mid);
+  for (PHINode &phi : to->phis()) {
+    bool first = true;
+    for (unsigned k = 0; k < phi.getNumIncomingValues();) {
+      if (phi.getIncomingBlock(k) != from) {
+        ++k;
+        continue;
+      }
+      if (first) {
+        phi.setIncomingBlock(k, mid);
+        first = false;
+        ++k;
+      } else {
+        phi.removeIncomingValue(k, /*DeletePHIIfEmpty=*/false);
+      }
+    }
+  }
+  return wrap(mid);
+}
+
+// Moves `inst` right before `before` (same function).
+void unimig_move_before(LLVMValueRef inst, LLVMValueRef before) {
+  unwrap<Instruction>(inst)->moveBefore(unwrap<Instruction>(before));
+}
+
+// Marks a global dso_local, as clang does for every symbol in static non-PIC code (so
+// references are direct, not through the GOT).
+void unimig_set_dso_local(LLVMValueRef global) {
+  unwrap<GlobalValue>(global)->setDSOLocal(true);
+}
+
+// Deletes the blocks of `fn` unreachable from its entry (updating phis); returns whether any
+// were. Code generation removes them too, but not identically on both ISAs, so a call in dead
+// code (e.g. musl's `isdigit` macro at -O0) would give a record on one ISA only.
+int unimig_remove_unreachable_blocks(LLVMValueRef fn) {
+  return removeUnreachableBlocks(*unwrap<Function>(fn)) ? 1 : 0;
+}
+
+}  // extern "C"

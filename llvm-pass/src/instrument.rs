@@ -1,0 +1,1287 @@
+//! Instrumentation: migration points and stackmapped call sites.
+//!
+//! Per defined function, in this order (every step depends only on the IR, so the x86-64 and
+//! AArch64 modules, identical after the target-neutral middle end, are instrumented
+//! identically):
+//!
+//! 1. **Eligibility.** Functions using `va_start`/`va_copy` (ISA-specific `va_list`), calling a
+//!    `returns_twice` function (setjmp), with `invoke`/`callbr`, `musttail` calls, calls
+//!    carrying their own operand bundles, `naked`, the runtime's own `__unimig_*` functions, or
+//!    holding a value of a type the pass cannot split into canonical pieces are skipped whole
+//!    and reported ([`SkipReason`]). Inline asm calls are left as they are (no stackmap) and
+//!    reported; the rest of the function is instrumented.
+//! 2. **Migration points.** At entry (after the entry block's static allocas, which are hoisted
+//!    to its top) an inline poll `if (load atomic monotonic __unimig_migrate_requested != 0)
+//!    __unimig_migration_point();`, branch-weighted as unlikely. On every retreating edge of a
+//!    depth-first search (every loop back-edge, irreducible loops included) a new block
+//!    decrements a per-function counter; when it reaches zero the counter is reset to the
+//!    period and the flag is polled the same way. The counter is an SSA variable built with
+//!    pruned SSA construction (phis at the iterated dominance frontier of its definitions,
+//!    where it is live), so it costs a register, not memory traffic.
+//! 3. **Live-value legalisation.** Stackmap locations must have the same size on both ISAs and
+//!    must be where the code after the call reads the value. LLVM spills deopt operands of
+//!    types illegal for the target (i1/i8/i16 on AArch64, i1 on x86-64, i128, <2 x float> on
+//!    x86-64, ...) to a fresh slot while the code keeps using a register copy, and sizes a
+//!    floating-point value's location by whatever register class it ended up in (16 bytes for
+//!    a float that met vector code on x86-64). So every value live across a call whose type is
+//!    not *canonical* (i32, i64, ptr, or a 128-bit vector of i8/i16/i32/i64/float/double) is
+//!    rewritten: right after its definition it is converted into canonical *pieces* (small
+//!    integers zero-extended to i32, wide ones cut into i64s, floating point bitcast to an
+//!    integer of its size, aggregates and other vectors element by element), the block is
+//!    split there (so the code generator cannot fold the conversion back), and every use reads
+//!    a value rebuilt from the pieces right before it. Pieces sort by the canonical number of
+//!    the value they come from, so an argument the two front ends pass differently (__int128:
+//!    two i64 on x86-64, one i128 on AArch64; a pair of floats: <2 x float> or [2 x float])
+//!    still gives the same list.
+//! 4. **Statepoints.** Every call to a non-intrinsic function, direct or indirect, becomes
+//!    `llvm.experimental.gc.statepoint(id, 0, callee, args..., 0, 0) ["deopt"(live...)]` plus a
+//!    `gc.result` for its value; the function gets `gc "statepoint-example"` (which treats
+//!    address-space-0 pointers as plain values, so nothing is relocated). `live` is every SSA
+//!    value live across the call ([`crate::liveness`]), in canonical order
+//!    ([`crate::cfg`]); `id` is [`crate::ids::call_site_id`] of the call's index among the
+//!    function's converted calls in canonical order. Argument attributes (signext, byval,
+//!    sret, ...) of the call and of a direct callee's declaration move to the statepoint's
+//!    arguments, the calling convention to the statepoint.
+//!
+//! **Variadic callees.** LLVM's statepoint lowering always lowers the wrapped call as
+//! non-variadic (and its verifier refuses non-void variadic callees). On AArch64 (AAPCS64,
+//! Linux) variadic and fixed arguments are passed alike, so the call is made through the
+//! non-variadic type of its actual arguments. On x86-64 the SysV ABI also wants `%al` = an
+//! upper bound on the vector registers used, so the statepoint calls a two-instruction thunk
+//! `__unimig_vacall_<n>` (`movb $n, %al; jmpq *%r10`, emitted as module asm in a comdat
+//! section) with the real callee in the `nest` register `%r10`; the thunk leaves no frame, so
+//! the record's return address is still the caller's.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::cfg::{self, FnIr, ValueId};
+use crate::ids::call_site_id;
+use crate::liveness::Liveness;
+use crate::llvm::{self, cstr, llvm_sys, Builder, Module, EMPTY};
+use crate::{
+    CallSite, Isa, Options, Report, Skip, SkipReason, MIGRATE_FLAG, MIGRATION_POINT_FN,
+    VACALL_THUNK_PREFIX,
+};
+use anyhow::{bail, Result};
+use llvm_sys::core::*;
+use llvm_sys::prelude::*;
+use llvm_sys::{LLVMAtomicOrdering, LLVMIntPredicate, LLVMLinkage, LLVMOpcode, LLVMTypeKind};
+
+const GC_STRATEGY: &str = "statepoint-example";
+
+/// Instruments every defined function of the module; see the module documentation.
+pub(crate) fn instrument_module(module: &Module, isa: Isa, opts: &Options) -> Result<Report> {
+    let mut ins = Instrumenter::new(module, isa, opts);
+    for f in module.functions() {
+        if unsafe { LLVMIsDeclaration(f) } != 0 {
+            continue;
+        }
+        ins.function(f)?;
+    }
+    ins.finish();
+    Ok(ins.report)
+}
+
+struct Instrumenter<'a> {
+    m: LLVMModuleRef,
+    ctx: LLVMContextRef,
+    isa: Isa,
+    opts: &'a Options,
+    salt: String,
+    b: Builder,
+    report: Report,
+    i32: LLVMTypeRef,
+    i64: LLVMTypeRef,
+    ptr: LLVMTypeRef,
+    flag: Option<LLVMValueRef>,
+    mp_fn: Option<LLVMValueRef>,
+    thunks_used: Vec<u32>,
+    /// Pieces made by legalisation in the current function: piece -> (source value, index).
+    piece_source: HashMap<LLVMValueRef, (LLVMValueRef, u32)>,
+}
+
+/// Why a type has no canonical pieces.
+type PieceError = String;
+
+impl<'a> Instrumenter<'a> {
+    fn new(module: &Module, isa: Isa, opts: &'a Options) -> Self {
+        let ctx = module.ctx();
+        let salt = opts
+            .id_salt
+            .clone()
+            .unwrap_or_else(|| module.source_filename());
+        unsafe {
+            Instrumenter {
+                m: module.m,
+                ctx,
+                isa,
+                opts,
+                salt,
+                b: Builder::new(ctx),
+                report: Report::default(),
+                i32: LLVMInt32TypeInContext(ctx),
+                i64: LLVMInt64TypeInContext(ctx),
+                ptr: LLVMPointerTypeInContext(ctx, 0),
+                flag: None,
+                mp_fn: None,
+                thunks_used: Vec::new(),
+                piece_source: HashMap::new(),
+            }
+        }
+    }
+
+    fn finish(&mut self) {
+        if self.thunks_used.is_empty() {
+            return;
+        }
+        self.thunks_used.sort();
+        let mut asm = String::new();
+        for n in &self.thunks_used {
+            let name = format!("{VACALL_THUNK_PREFIX}{n}");
+            asm.push_str(&format!(
+                "\t.pushsection .text.{name},\"axG\",@progbits,{name},comdat\n\
+                 \t.globl {name}\n\t.hidden {name}\n\t.type {name},@function\n\
+                 \t.p2align 4\n{name}:\n\tmovb ${n}, %al\n\tjmpq *%r10\n\
+                 \t.size {name}, .-{name}\n\t.popsection\n"
+            ));
+        }
+        unsafe { LLVMAppendModuleInlineAsm(self.m, asm.as_ptr() as *const _, asm.len()) };
+    }
+
+    fn skip(&mut self, f: LLVMValueRef, reason: SkipReason) {
+        self.report.skipped.push(Skip {
+            function: llvm::value_name(f),
+            reason,
+        });
+    }
+
+    fn function(&mut self, f: LLVMValueRef) -> Result<()> {
+        let name = llvm::value_name(f);
+        if self.opts.skip_functions.contains(&name) {
+            self.skip(f, SkipReason::IsaDivergent);
+            return Ok(());
+        }
+        if name.starts_with("__unimig_") {
+            self.skip(
+                f,
+                SkipReason::NotInstrumentable("unimig runtime function".into()),
+            );
+            return Ok(());
+        }
+        if llvm::fn_has_enum_attr(f, "naked") {
+            self.skip(f, SkipReason::NotInstrumentable("naked function".into()));
+            return Ok(());
+        }
+        unsafe { llvm::unimig_remove_unreachable_blocks(f) };
+        if let Some(reason) = self.ineligible(f) {
+            self.skip(f, reason);
+            return Ok(());
+        }
+        self.report.instrumented_functions += 1;
+        self.piece_source.clear();
+        self.hoist_static_allocas(f);
+        if self.opts.migration_points.entry() {
+            self.entry_poll(f);
+        }
+        if self.opts.migration_points.loops() {
+            self.backedge_polls(f);
+        }
+        if self.opts.stackmaps {
+            self.legalize_live_values(f)?;
+            self.statepoints(f)?;
+        }
+        Ok(())
+    }
+
+    /// Is this a call the pass turns into a statepoint?
+    fn is_candidate_call(&self, i: LLVMValueRef) -> bool {
+        if !llvm::is_call(i) {
+            return false;
+        }
+        let callee = unsafe { LLVMGetCalledValue(i) };
+        if unsafe { !LLVMIsAInlineAsm(callee).is_null() } {
+            return false;
+        }
+        match llvm::direct_callee(i) {
+            Some(f) => llvm::intrinsic_id(f) == 0,
+            None => true,
+        }
+    }
+
+    fn ineligible(&mut self, f: LLVMValueRef) -> Option<SkipReason> {
+        let fname = llvm::value_name(f);
+        let mut asm_calls = 0;
+        for p in llvm::params(f) {
+            if let Err(e) = self.check_pieces(llvm::type_of(p)) {
+                return Some(SkipReason::UnsupportedLiveType(e));
+            }
+        }
+        for bb in llvm::blocks(f) {
+            for i in llvm::instructions(bb) {
+                match llvm::opcode(i) {
+                    LLVMOpcode::LLVMInvoke | LLVMOpcode::LLVMCallBr => {
+                        return Some(SkipReason::Invoke)
+                    }
+                    LLVMOpcode::LLVMCall => {}
+                    _ => {
+                        if llvm::is_first_class_value(i) {
+                            if let Err(e) = self.check_pieces(llvm::type_of(i)) {
+                                return Some(SkipReason::UnsupportedLiveType(e));
+                            }
+                        }
+                        continue;
+                    }
+                }
+                if llvm::is_first_class_value(i) {
+                    if let Err(e) = self.check_pieces(llvm::type_of(i)) {
+                        return Some(SkipReason::UnsupportedLiveType(e));
+                    }
+                }
+                let callee = unsafe { LLVMGetCalledValue(i) };
+                if unsafe { !LLVMIsAInlineAsm(callee).is_null() } {
+                    asm_calls += 1;
+                    continue;
+                }
+                let direct = llvm::direct_callee(i);
+                if let Some(c) = direct {
+                    let cname = llvm::value_name(c);
+                    if cname.starts_with("llvm.va_start") || cname.starts_with("llvm.va_copy") {
+                        return Some(SkipReason::VaStart);
+                    }
+                    if llvm::fn_has_enum_attr(c, "returns_twice") {
+                        return Some(SkipReason::ReturnsTwice(cname));
+                    }
+                    if llvm::intrinsic_id(c) != 0 {
+                        continue;
+                    }
+                }
+                if llvm::call_has_enum_attr(i, "returns_twice") {
+                    let cname = direct
+                        .map(llvm::value_name)
+                        .unwrap_or_else(|| "(indirect)".into());
+                    return Some(SkipReason::ReturnsTwice(cname));
+                }
+                if unsafe { LLVMGetTailCallKind(i) }
+                    == llvm_sys::LLVMTailCallKind::LLVMTailCallKindMustTail
+                {
+                    return Some(SkipReason::MustTail);
+                }
+                if unsafe { LLVMGetNumOperandBundles(i) } > 0 {
+                    return Some(SkipReason::OperandBundles);
+                }
+            }
+        }
+        for _ in 0..asm_calls {
+            self.report.skipped.push(Skip {
+                function: fname.clone(),
+                reason: SkipReason::InlineAsm,
+            });
+        }
+        None
+    }
+
+    /// Moves the entry block's constant-size allocas to its top (keeping their order), so that
+    /// splitting the entry block after them keeps them static.
+    fn hoist_static_allocas(&mut self, f: LLVMValueRef) {
+        let entry = unsafe { LLVMGetEntryBasicBlock(f) };
+        let insts = llvm::instructions(entry);
+        let Some(&first) = insts.first() else { return };
+        let mut anchor: Option<LLVMValueRef> = None; // last hoisted alloca
+        let mut seen_non_alloca = false;
+        for i in insts {
+            let is_static_alloca = llvm::opcode(i) == LLVMOpcode::LLVMAlloca
+                && unsafe { LLVMIsConstant(LLVMGetOperand(i, 0)) } != 0;
+            if !is_static_alloca {
+                seen_non_alloca = true;
+                continue;
+            }
+            if seen_non_alloca {
+                let before = match anchor {
+                    Some(a) => unsafe { LLVMGetNextInstruction(a) },
+                    None => first,
+                };
+                if before != i {
+                    unsafe { llvm::unimig_move_before(i, before) };
+                }
+            }
+            anchor = Some(i);
+        }
+    }
+
+    /// First instruction of the entry block that is not a static alloca.
+    fn after_allocas(&self, f: LLVMValueRef) -> LLVMValueRef {
+        let entry = unsafe { LLVMGetEntryBasicBlock(f) };
+        for i in llvm::instructions(entry) {
+            let is_static_alloca = llvm::opcode(i) == LLVMOpcode::LLVMAlloca
+                && unsafe { LLVMIsConstant(LLVMGetOperand(i, 0)) } != 0;
+            if !is_static_alloca {
+                return i;
+            }
+        }
+        unreachable!("a block ends in a terminator")
+    }
+
+    fn flag(&mut self) -> LLVMValueRef {
+        if let Some(g) = self.flag {
+            return g;
+        }
+        let name = cstr(MIGRATE_FLAG);
+        unsafe {
+            let mut g = LLVMGetNamedGlobal(self.m, name.as_ptr());
+            if g.is_null() {
+                g = LLVMAddGlobal(self.m, self.i32, name.as_ptr());
+                LLVMSetAlignment(g, 4);
+                if self.opts.define_flag_weak {
+                    LLVMSetInitializer(g, LLVMConstInt(self.i32, 0, 0));
+                    LLVMSetLinkage(g, LLVMLinkage::LLVMWeakAnyLinkage);
+                    let comdat = llvm_sys::comdat::LLVMGetOrInsertComdat(self.m, name.as_ptr());
+                    llvm_sys::comdat::LLVMSetComdat(g, comdat);
+                }
+                llvm::unimig_set_dso_local(g);
+            }
+            self.flag = Some(g);
+            g
+        }
+    }
+
+    fn mp_fn(&mut self) -> LLVMValueRef {
+        if let Some(f) = self.mp_fn {
+            return f;
+        }
+        let name = cstr(MIGRATION_POINT_FN);
+        unsafe {
+            let mut f = LLVMGetNamedFunction(self.m, name.as_ptr());
+            if f.is_null() {
+                let ty =
+                    LLVMFunctionType(LLVMVoidTypeInContext(self.ctx), std::ptr::null_mut(), 0, 0);
+                f = LLVMAddFunction(self.m, name.as_ptr(), ty);
+                llvm::unimig_set_dso_local(f);
+            }
+            self.mp_fn = Some(f);
+            f
+        }
+    }
+
+    /// At the builder's position: `load atomic monotonic` of the flag, `!= 0`.
+    fn build_flag_test(&mut self) -> LLVMValueRef {
+        let g = self.flag();
+        unsafe {
+            let v = LLVMBuildLoad2(self.b.0, self.i32, g, c"unimig.flag".as_ptr());
+            LLVMSetOrdering(v, LLVMAtomicOrdering::LLVMAtomicOrderingMonotonic);
+            LLVMSetAlignment(v, 4);
+            LLVMBuildICmp(
+                self.b.0,
+                LLVMIntPredicate::LLVMIntNE,
+                v,
+                LLVMConstInt(self.i32, 0, 0),
+                c"unimig.requested".as_ptr(),
+            )
+        }
+    }
+
+    fn new_block(
+        &self,
+        f: LLVMValueRef,
+        before: LLVMBasicBlockRef,
+        name: &str,
+    ) -> LLVMBasicBlockRef {
+        let c = cstr(name);
+        unsafe {
+            if before.is_null() {
+                LLVMAppendBasicBlockInContext(self.ctx, f, c.as_ptr())
+            } else {
+                LLVMInsertBasicBlockInContext(self.ctx, before, c.as_ptr())
+            }
+        }
+    }
+
+    /// A block `call __unimig_migration_point(); br cont`.
+    fn mp_block(
+        &mut self,
+        f: LLVMValueRef,
+        before: LLVMBasicBlockRef,
+        cont: LLVMBasicBlockRef,
+    ) -> LLVMBasicBlockRef {
+        let bb = self.new_block(f, before, "unimig.mp");
+        let mp = self.mp_fn();
+        unsafe {
+            self.b.at_end(bb);
+            let ty = llvm::global_value_type(mp);
+            LLVMBuildCall2(self.b.0, ty, mp, std::ptr::null_mut(), 0, EMPTY);
+            LLVMBuildBr(self.b.0, cont);
+        }
+        bb
+    }
+
+    fn entry_poll(&mut self, f: LLVMValueRef) {
+        let split_at = self.after_allocas(f);
+        let entry = unsafe { LLVMGetEntryBasicBlock(f) };
+        let cont = unsafe { llvm::unimig_split_block_before(split_at) };
+        unsafe {
+            // Replace the split's `br cont` with the poll.
+            LLVMInstructionEraseFromParent(LLVMGetBasicBlockTerminator(entry));
+        }
+        let mp = self.mp_block(f, cont, cont);
+        self.b.at_end(entry);
+        let requested = self.build_flag_test();
+        let br = unsafe { LLVMBuildCondBr(self.b.0, requested, mp, cont) };
+        llvm::set_branch_weights(self.ctx, br, 1, 1 << 20);
+        self.report.entry_polls += 1;
+    }
+
+    fn backedge_polls(&mut self, f: LLVMValueRef) {
+        let ir = FnIr::read(f);
+        let edges = ir.cfg.retreating_edges();
+        if edges.is_empty() {
+            return;
+        }
+        let period = self.opts.loop_poll_period.max(1);
+        // Per edge: (decrement block, check block) when counting, else the poll block.
+        let mut counting: Vec<(LLVMBasicBlockRef, LLVMValueRef, LLVMBasicBlockRef)> = Vec::new();
+        let mut resets: Vec<LLVMBasicBlockRef> = Vec::new();
+        for &(u, h) in &edges {
+            let (ub, hb) = (ir.block_refs[u], ir.block_refs[h]);
+            let p = unsafe { llvm::unimig_split_edges(ub, hb, c"unimig.backedge".as_ptr()) };
+            self.report.backedge_polls += 1;
+            // Phi entries of h for block p: copy them for each new predecessor of h.
+            let copy_phi_entries = |ins: &Self, new_pred: LLVMBasicBlockRef| unsafe {
+                for phi in llvm::instructions(hb) {
+                    if llvm::opcode(phi) != LLVMOpcode::LLVMPHI {
+                        break;
+                    }
+                    for k in 0..LLVMCountIncoming(phi) {
+                        if LLVMGetIncomingBlock(phi, k) == p {
+                            let mut v = [LLVMGetIncomingValue(phi, k)];
+                            let mut b = [new_pred];
+                            LLVMAddIncoming(phi, v.as_mut_ptr(), b.as_mut_ptr(), 1);
+                            break;
+                        }
+                    }
+                }
+                let _ = ins;
+            };
+            unsafe { LLVMInstructionEraseFromParent(LLVMGetBasicBlockTerminator(p)) };
+            if period == 1 {
+                let mp = self.mp_block(f, hb, hb);
+                self.b.at_end(p);
+                let requested = self.build_flag_test();
+                let br = unsafe { LLVMBuildCondBr(self.b.0, requested, mp, hb) };
+                llvm::set_branch_weights(self.ctx, br, 1, 1 << 20);
+                copy_phi_entries(self, mp);
+            } else {
+                let check = self.new_block(f, hb, "unimig.poll");
+                let mp = self.mp_block(f, hb, hb);
+                // p: %c1 = sub %c, 1 (operand patched after SSA construction); br (c1 == 0)
+                self.b.at_end(p);
+                // A placeholder operand the builder cannot constant-fold; replaced (and erased)
+                // by the SSA construction.
+                let placeholder =
+                    unsafe { LLVMBuildPhi(self.b.0, self.i32, c"unimig.tmp".as_ptr()) };
+                let dec = unsafe {
+                    LLVMBuildSub(
+                        self.b.0,
+                        placeholder,
+                        LLVMConstInt(self.i32, 1, 0),
+                        c"unimig.count".as_ptr(),
+                    )
+                };
+                let zero = unsafe {
+                    LLVMBuildICmp(
+                        self.b.0,
+                        LLVMIntPredicate::LLVMIntEQ,
+                        dec,
+                        LLVMConstInt(self.i32, 0, 0),
+                        EMPTY,
+                    )
+                };
+                let br = unsafe { LLVMBuildCondBr(self.b.0, zero, check, hb) };
+                llvm::set_branch_weights(self.ctx, br, 1, period.saturating_sub(1).max(1));
+                self.b.at_end(check);
+                let requested = self.build_flag_test();
+                let br = unsafe { LLVMBuildCondBr(self.b.0, requested, mp, hb) };
+                llvm::set_branch_weights(self.ctx, br, 1, 1 << 20);
+                copy_phi_entries(self, check);
+                copy_phi_entries(self, mp);
+                counting.push((p, dec, check));
+                resets.push(check);
+            }
+        }
+        if !counting.is_empty() {
+            self.build_counter_ssa(f, period, &counting, &resets);
+        }
+    }
+
+    /// SSA construction for the per-function poll counter. Definitions: function entry
+    /// (`period`), each decrement block (`%dec`, at its end), each check block (`period`, at its
+    /// start; its migration-point block inherits it). Uses: the `sub` of each decrement block.
+    fn build_counter_ssa(
+        &mut self,
+        f: LLVMValueRef,
+        period: u32,
+        counting: &[(LLVMBasicBlockRef, LLVMValueRef, LLVMBasicBlockRef)],
+        resets: &[LLVMBasicBlockRef],
+    ) {
+        let ir = FnIr::read(f);
+        let cfg = &ir.cfg;
+        let n = cfg.blocks.len();
+        let bidx: HashMap<LLVMBasicBlockRef, usize> = ir
+            .block_refs
+            .iter()
+            .enumerate()
+            .map(|(i, &b)| (b, i))
+            .collect();
+        let period_c = unsafe { LLVMConstInt(self.i32, period as u64, 0) };
+        // def_at_start: value defined at block start (reset blocks; entry).
+        // def_at_end: value the block's end carries (decrement blocks).
+        let mut def_start: HashMap<usize, LLVMValueRef> = HashMap::new();
+        let mut def_end: HashMap<usize, LLVMValueRef> = HashMap::new();
+        let mut use_block: HashMap<usize, LLVMValueRef> = HashMap::new(); // block -> sub inst
+        def_start.insert(0, period_c);
+        for &(p, dec, _) in counting {
+            let b = bidx[&p];
+            def_end.insert(b, dec);
+            use_block.insert(b, dec);
+        }
+        for &r in resets {
+            def_start.insert(bidx[&r], period_c);
+        }
+        // Liveness of the variable: live-in at blocks from which a use is reachable before a
+        // definition.
+        let preds = cfg.preds();
+        let mut live_in = vec![false; n];
+        let mut work: Vec<usize> = use_block.keys().copied().collect();
+        for &b in &work {
+            live_in[b] = true;
+        }
+        while let Some(b) = work.pop() {
+            for &p in &preds[b] {
+                // The variable is live-out of p; live-in at p unless p defines it.
+                if def_end.contains_key(&p) || def_start.contains_key(&p) {
+                    continue;
+                }
+                if !live_in[p] {
+                    live_in[p] = true;
+                    work.push(p);
+                }
+            }
+        }
+        let idom = cfg::idoms(cfg);
+        let df = cfg::dominance_frontiers(cfg, &idom);
+        // Iterated dominance frontier of definition blocks, pruned by liveness.
+        let mut has_phi = vec![false; n];
+        let mut work: Vec<usize> = def_start.keys().chain(def_end.keys()).copied().collect();
+        let mut queued: HashSet<usize> = work.iter().copied().collect();
+        while let Some(b) = work.pop() {
+            for &d in &df[b] {
+                if !has_phi[d] && live_in[d] {
+                    has_phi[d] = true;
+                    if queued.insert(d) {
+                        work.push(d);
+                    }
+                }
+            }
+        }
+        let mut phis: HashMap<usize, LLVMValueRef> = HashMap::new();
+        for b in 0..n {
+            if has_phi[b] && idom[b].is_some() {
+                unsafe {
+                    let first = LLVMGetFirstInstruction(ir.block_refs[b]);
+                    self.b.before(first);
+                    phis.insert(
+                        b,
+                        LLVMBuildPhi(self.b.0, self.i32, c"unimig.counter".as_ptr()),
+                    );
+                }
+            }
+        }
+        // Renaming along the dominator tree.
+        let mut children = vec![Vec::new(); n];
+        for (b, d) in idom.iter().enumerate().skip(1) {
+            if let Some(p) = *d {
+                children[p].push(b);
+            }
+        }
+        let mut stack: Vec<(usize, LLVMValueRef)> = vec![(0, period_c)];
+        while let Some((b, incoming)) = stack.pop() {
+            let mut cur = incoming;
+            if let Some(&phi) = phis.get(&b) {
+                cur = phi;
+            }
+            if let Some(&v) = def_start.get(&b) {
+                cur = v;
+            }
+            if let Some(&sub) = use_block.get(&b) {
+                unsafe {
+                    let placeholder = LLVMGetOperand(sub, 0);
+                    LLVMSetOperand(sub, 0, cur);
+                    LLVMInstructionEraseFromParent(placeholder);
+                }
+            }
+            if let Some(&v) = def_end.get(&b) {
+                cur = v;
+            }
+            for &s in &cfg.blocks[b].succs {
+                if let Some(&phi) = phis.get(&s) {
+                    let mut v = [cur];
+                    let mut bb = [ir.block_refs[b]];
+                    unsafe { LLVMAddIncoming(phi, v.as_mut_ptr(), bb.as_mut_ptr(), 1) };
+                }
+            }
+            for &c in children[b].iter().rev() {
+                stack.push((c, cur));
+            }
+        }
+        // Unreachable predecessors of phi blocks still need entries.
+        for (b, d) in idom.iter().enumerate() {
+            if d.is_some() {
+                continue;
+            }
+            for &s in &cfg.blocks[b].succs {
+                if let Some(&phi) = phis.get(&s) {
+                    let mut v = [period_c];
+                    let mut bb = [ir.block_refs[b]];
+                    unsafe { LLVMAddIncoming(phi, v.as_mut_ptr(), bb.as_mut_ptr(), 1) };
+                }
+            }
+        }
+    }
+
+    // ---- canonical pieces -------------------------------------------------------------------
+
+    fn is_canonical(&self, t: LLVMTypeRef) -> bool {
+        unsafe {
+            match llvm::type_kind(t) {
+                LLVMTypeKind::LLVMIntegerTypeKind => matches!(LLVMGetIntTypeWidth(t), 32 | 64),
+                LLVMTypeKind::LLVMPointerTypeKind => LLVMGetPointerAddressSpace(t) == 0,
+                // Scalar floating point travels as integers: the code generator may keep a
+                // float in a vector register class (x86-64 VR128 when it meets vector code:
+                // 16-byte spill slots; AArch64 can widen too), so its record size would depend
+                // on the ISA. In a general-purpose register it is 4 or 8 bytes on both, and
+                // on x86-64 (no callee-saved XMM registers) it can stay in a callee-saved
+                // register instead of a stack slot.
+                LLVMTypeKind::LLVMVectorTypeKind => {
+                    let e = LLVMGetElementType(t);
+                    let n = LLVMGetVectorSize(t);
+                    match llvm::type_kind(e) {
+                        LLVMTypeKind::LLVMIntegerTypeKind => {
+                            matches!(
+                                (LLVMGetIntTypeWidth(e), n),
+                                (8, 16) | (16, 8) | (32, 4) | (64, 2)
+                            )
+                        }
+                        LLVMTypeKind::LLVMFloatTypeKind => n == 4,
+                        LLVMTypeKind::LLVMDoubleTypeKind => n == 2,
+                        _ => false,
+                    }
+                }
+                _ => false,
+            }
+        }
+    }
+
+    /// Size in bytes of a canonical type.
+    fn canonical_size(&self, t: LLVMTypeRef) -> u16 {
+        match llvm::type_kind(t) {
+            LLVMTypeKind::LLVMIntegerTypeKind => (unsafe { LLVMGetIntTypeWidth(t) } / 8) as u16,
+            LLVMTypeKind::LLVMPointerTypeKind => 8,
+            _ => 16,
+        }
+    }
+
+    /// Can `v` be a deopt operand as it is?
+    fn is_canonical_value(&self, v: LLVMValueRef) -> bool {
+        self.is_canonical(llvm::type_of(v))
+    }
+
+    fn is_fp_kind(t: LLVMTypeRef) -> bool {
+        matches!(
+            llvm::type_kind(t),
+            LLVMTypeKind::LLVMHalfTypeKind
+                | LLVMTypeKind::LLVMBFloatTypeKind
+                | LLVMTypeKind::LLVMFloatTypeKind
+                | LLVMTypeKind::LLVMDoubleTypeKind
+                | LLVMTypeKind::LLVMFP128TypeKind
+                | LLVMTypeKind::LLVMX86_FP80TypeKind
+        )
+    }
+
+    /// Emits the pieces of a live value.
+    fn value_pieces(&self, v: LLVMValueRef, out: &mut Vec<LLVMValueRef>) {
+        self.pieces(v, out);
+    }
+
+    /// Rebuilds a live value from [`Self::value_pieces`].
+    fn value_restore(&self, v: LLVMValueRef, pieces: &[LLVMValueRef]) -> LLVMValueRef {
+        self.restore(llvm::type_of(v), &mut pieces.iter())
+    }
+
+    /// Can values of type `t` be split into canonical pieces?
+    fn check_pieces(&self, t: LLVMTypeRef) -> std::result::Result<(), PieceError> {
+        if self.is_canonical(t) {
+            return Ok(());
+        }
+        unsafe {
+            match llvm::type_kind(t) {
+                LLVMTypeKind::LLVMIntegerTypeKind
+                | LLVMTypeKind::LLVMHalfTypeKind
+                | LLVMTypeKind::LLVMBFloatTypeKind
+                | LLVMTypeKind::LLVMFloatTypeKind
+                | LLVMTypeKind::LLVMDoubleTypeKind
+                | LLVMTypeKind::LLVMFP128TypeKind
+                | LLVMTypeKind::LLVMX86_FP80TypeKind => Ok(()),
+                LLVMTypeKind::LLVMVectorTypeKind => {
+                    let e = LLVMGetElementType(t);
+                    match llvm::type_kind(e) {
+                        LLVMTypeKind::LLVMPointerTypeKind if LLVMGetPointerAddressSpace(e) == 0 => {
+                            Ok(())
+                        }
+                        LLVMTypeKind::LLVMIntegerTypeKind
+                        | LLVMTypeKind::LLVMHalfTypeKind
+                        | LLVMTypeKind::LLVMBFloatTypeKind
+                        | LLVMTypeKind::LLVMFloatTypeKind
+                        | LLVMTypeKind::LLVMDoubleTypeKind => Ok(()),
+                        _ => Err(llvm::type_to_string(t)),
+                    }
+                }
+                LLVMTypeKind::LLVMStructTypeKind => {
+                    if LLVMIsOpaqueStruct(t) != 0 {
+                        return Err(llvm::type_to_string(t));
+                    }
+                    for k in 0..LLVMCountStructElementTypes(t) {
+                        self.check_pieces(LLVMStructGetTypeAtIndex(t, k))?;
+                    }
+                    Ok(())
+                }
+                LLVMTypeKind::LLVMArrayTypeKind => {
+                    if LLVMGetArrayLength2(t) > 64 {
+                        return Err(llvm::type_to_string(t));
+                    }
+                    self.check_pieces(LLVMGetElementType(t))
+                }
+                LLVMTypeKind::LLVMVoidTypeKind
+                | LLVMTypeKind::LLVMLabelTypeKind
+                | LLVMTypeKind::LLVMMetadataTypeKind
+                | LLVMTypeKind::LLVMTokenTypeKind => Ok(()),
+                _ => Err(llvm::type_to_string(t)),
+            }
+        }
+    }
+
+    fn int_ty(&self, bits: u32) -> LLVMTypeRef {
+        unsafe { LLVMIntTypeInContext(self.ctx, bits) }
+    }
+
+    /// Size in bits of a scalar or vector type (fixed size), for bitcasts to an integer.
+    fn bits_of(&self, t: LLVMTypeRef) -> u32 {
+        unsafe {
+            match llvm::type_kind(t) {
+                LLVMTypeKind::LLVMIntegerTypeKind => LLVMGetIntTypeWidth(t),
+                LLVMTypeKind::LLVMHalfTypeKind | LLVMTypeKind::LLVMBFloatTypeKind => 16,
+                LLVMTypeKind::LLVMFloatTypeKind => 32,
+                LLVMTypeKind::LLVMDoubleTypeKind => 64,
+                LLVMTypeKind::LLVMX86_FP80TypeKind => 80,
+                LLVMTypeKind::LLVMFP128TypeKind => 128,
+                LLVMTypeKind::LLVMPointerTypeKind => 64,
+                LLVMTypeKind::LLVMVectorTypeKind => {
+                    LLVMGetVectorSize(t) * self.bits_of(LLVMGetElementType(t))
+                }
+                _ => unreachable!("bits_of {}", llvm::type_to_string(t)),
+            }
+        }
+    }
+
+    /// Emits, at the builder's position, the canonical pieces of `v`.
+    fn pieces(&self, v: LLVMValueRef, out: &mut Vec<LLVMValueRef>) {
+        let t = llvm::type_of(v);
+        if self.is_canonical(t) {
+            out.push(v);
+            return;
+        }
+        let b = self.b.0;
+        unsafe {
+            match llvm::type_kind(t) {
+                LLVMTypeKind::LLVMIntegerTypeKind => {
+                    let w = LLVMGetIntTypeWidth(t);
+                    if w < 32 {
+                        out.push(LLVMBuildZExt(b, v, self.i32, c"unimig.piece".as_ptr()));
+                    } else if w < 64 {
+                        out.push(LLVMBuildZExt(b, v, self.i64, c"unimig.piece".as_ptr()));
+                    } else {
+                        let total = w.div_ceil(64) * 64;
+                        let wide = if total == w {
+                            v
+                        } else {
+                            LLVMBuildZExt(b, v, self.int_ty(total), EMPTY)
+                        };
+                        for k in 0..total / 64 {
+                            let shifted = if k == 0 {
+                                wide
+                            } else {
+                                LLVMBuildLShr(
+                                    b,
+                                    wide,
+                                    LLVMConstInt(self.int_ty(total), 64 * k as u64, 0),
+                                    EMPTY,
+                                )
+                            };
+                            out.push(LLVMBuildTrunc(
+                                b,
+                                shifted,
+                                self.i64,
+                                c"unimig.piece".as_ptr(),
+                            ));
+                        }
+                    }
+                }
+                LLVMTypeKind::LLVMStructTypeKind | LLVMTypeKind::LLVMArrayTypeKind => {
+                    let n = if llvm::type_kind(t) == LLVMTypeKind::LLVMStructTypeKind {
+                        LLVMCountStructElementTypes(t) as u64
+                    } else {
+                        LLVMGetArrayLength2(t)
+                    };
+                    for k in 0..n {
+                        let e = LLVMBuildExtractValue(b, v, k as u32, EMPTY);
+                        self.pieces(e, out);
+                    }
+                }
+                LLVMTypeKind::LLVMVectorTypeKind => {
+                    // Not a canonical 128-bit vector: element by element, so that an ABI's
+                    // <2 x float> and another's [2 x float] give the same pieces.
+                    // Floating-point lanes travel as integers, like scalars (see `is_canonical`).
+                    let et = LLVMGetElementType(t);
+                    for k in 0..LLVMGetVectorSize(t) {
+                        let mut e = LLVMBuildExtractElement(
+                            b,
+                            v,
+                            LLVMConstInt(self.i32, k as u64, 0),
+                            EMPTY,
+                        );
+                        if Self::is_fp_kind(et) {
+                            e = LLVMBuildBitCast(b, e, self.int_ty(self.bits_of(et)), EMPTY);
+                        }
+                        self.pieces(e, out);
+                    }
+                }
+                _ => {
+                    // Floating point: as an integer of its size.
+                    let bits = self.bits_of(t);
+                    let as_int = LLVMBuildBitCast(b, v, self.int_ty(bits), EMPTY);
+                    self.pieces(as_int, out);
+                }
+            }
+        }
+    }
+
+    /// Emits, at the builder's position, a value of type `t` rebuilt from `pieces` (consumed
+    /// from the front).
+    fn restore(
+        &self,
+        t: LLVMTypeRef,
+        pieces: &mut std::slice::Iter<'_, LLVMValueRef>,
+    ) -> LLVMValueRef {
+        if self.is_canonical(t) {
+            return *pieces.next().expect("piece count matches type");
+        }
+        let b = self.b.0;
+        unsafe {
+            match llvm::type_kind(t) {
+                LLVMTypeKind::LLVMIntegerTypeKind => {
+                    let w = LLVMGetIntTypeWidth(t);
+                    if w < 64 {
+                        let p = *pieces.next().unwrap();
+                        LLVMBuildTrunc(b, p, t, c"unimig.restore".as_ptr())
+                    } else {
+                        let total = w.div_ceil(64) * 64;
+                        let tt = self.int_ty(total);
+                        let mut acc = LLVMBuildZExt(b, *pieces.next().unwrap(), tt, EMPTY);
+                        for k in 1..total / 64 {
+                            let p = LLVMBuildZExt(b, *pieces.next().unwrap(), tt, EMPTY);
+                            let s = LLVMBuildShl(b, p, LLVMConstInt(tt, 64 * k as u64, 0), EMPTY);
+                            acc = LLVMBuildOr(b, acc, s, EMPTY);
+                        }
+                        if total == w {
+                            acc
+                        } else {
+                            LLVMBuildTrunc(b, acc, t, c"unimig.restore".as_ptr())
+                        }
+                    }
+                }
+                LLVMTypeKind::LLVMStructTypeKind | LLVMTypeKind::LLVMArrayTypeKind => {
+                    let is_struct = llvm::type_kind(t) == LLVMTypeKind::LLVMStructTypeKind;
+                    let n = if is_struct {
+                        LLVMCountStructElementTypes(t) as u64
+                    } else {
+                        LLVMGetArrayLength2(t)
+                    };
+                    let mut acc = LLVMGetPoison(t);
+                    for k in 0..n {
+                        let et = if is_struct {
+                            LLVMStructGetTypeAtIndex(t, k as u32)
+                        } else {
+                            LLVMGetElementType(t)
+                        };
+                        let e = self.restore(et, pieces);
+                        acc = LLVMBuildInsertValue(b, acc, e, k as u32, EMPTY);
+                    }
+                    acc
+                }
+                LLVMTypeKind::LLVMVectorTypeKind => {
+                    let et = LLVMGetElementType(t);
+                    let mut acc = LLVMGetPoison(t);
+                    for k in 0..LLVMGetVectorSize(t) {
+                        let e = if Self::is_fp_kind(et) {
+                            let i = self.restore(self.int_ty(self.bits_of(et)), pieces);
+                            LLVMBuildBitCast(b, i, et, EMPTY)
+                        } else {
+                            self.restore(et, pieces)
+                        };
+                        acc = LLVMBuildInsertElement(
+                            b,
+                            acc,
+                            e,
+                            LLVMConstInt(self.i32, k as u64, 0),
+                            EMPTY,
+                        );
+                    }
+                    acc
+                }
+                _ => {
+                    let bits = self.bits_of(t);
+                    let as_int = self.restore(self.int_ty(bits), pieces);
+                    LLVMBuildBitCast(b, as_int, t, c"unimig.restore".as_ptr())
+                }
+            }
+        }
+    }
+
+    /// Candidate calls and the values live across each, from a fresh read of the function.
+    fn calls_and_live(&self, f: LLVMValueRef) -> (FnIr, Vec<(LLVMValueRef, Vec<ValueId>)>) {
+        let ir = FnIr::read(f);
+        let live = Liveness::compute(&ir.cfg);
+        let mut out = Vec::new();
+        for (b, k, vals) in live.live_across_calls(&ir.cfg) {
+            let id = ir.cfg.blocks[b].insts[k].id;
+            let call = ir.values[id as usize];
+            if self.is_candidate_call(call) {
+                out.push((call, vals));
+            }
+        }
+        (ir, out)
+    }
+
+    fn legalize_live_values(&mut self, f: LLVMValueRef) -> Result<()> {
+        let (ir, calls) = self.calls_and_live(f);
+        let mut todo: Vec<ValueId> = Vec::new();
+        for (_, vals) in &calls {
+            for &v in vals {
+                let val = ir.values[v as usize];
+                if !self.is_canonical_value(val) && !todo.contains(&v) {
+                    todo.push(v);
+                }
+            }
+        }
+        todo.sort();
+        for v in todo {
+            let val = ir.values[v as usize];
+            self.legalize_value(f, val)?;
+            self.report.legalized_values += 1;
+        }
+        Ok(())
+    }
+
+    fn legalize_value(&mut self, f: LLVMValueRef, v: LLVMValueRef) -> Result<()> {
+        // Where the pieces go, and where the block is split after them.
+        let (insert_before, split_before): (LLVMValueRef, LLVMValueRef) = unsafe {
+            if llvm::is_argument(v) {
+                let first = self.after_allocas(f);
+                (first, first)
+            } else if llvm::opcode(v) == LLVMOpcode::LLVMPHI {
+                let mut i = LLVMGetFirstInstruction(LLVMGetInstructionParent(v));
+                while llvm::opcode(i) == LLVMOpcode::LLVMPHI {
+                    i = LLVMGetNextInstruction(i);
+                }
+                (i, i)
+            } else {
+                let next = LLVMGetNextInstruction(v);
+                if next.is_null() {
+                    bail!(
+                        "value {} defined by a terminator is live across a call",
+                        llvm::value_to_string(v)
+                    );
+                }
+                (next, next)
+            }
+        };
+        // Existing uses, before the pieces add theirs.
+        let mut uses: Vec<(LLVMValueRef, u32)> = Vec::new();
+        unsafe {
+            let mut u = LLVMGetFirstUse(v);
+            while !u.is_null() {
+                let user = LLVMGetUser(u);
+                let n = LLVMGetNumOperands(user);
+                for k in 0..n.max(0) as u32 {
+                    if LLVMGetOperand(user, k) == v && !uses.contains(&(user, k)) {
+                        uses.push((user, k));
+                    }
+                }
+                u = LLVMGetNextUse(u);
+            }
+        }
+        self.b.before(insert_before);
+        let mut pieces = Vec::new();
+        self.value_pieces(v, &mut pieces);
+        for (i, &p) in pieces.iter().enumerate() {
+            self.piece_source.insert(p, (v, i as u32));
+        }
+        // Split after the pieces.
+        unsafe { llvm::unimig_split_block_before(split_before) };
+        for (user, k) in uses {
+            unsafe {
+                if llvm::opcode(user) == LLVMOpcode::LLVMPHI {
+                    let from = LLVMGetIncomingBlock(user, k);
+                    self.b.before(LLVMGetBasicBlockTerminator(from));
+                } else {
+                    self.b.before(user);
+                }
+                let r = self.value_restore(v, &pieces);
+                LLVMSetOperand(user, k, r);
+            }
+        }
+        Ok(())
+    }
+
+    // ---- statepoints ------------------------------------------------------------------------
+
+    fn statepoints(&mut self, f: LLVMValueRef) -> Result<()> {
+        let fname = llvm::value_name(f);
+        let (ir, calls) = self.calls_and_live(f);
+        // Also calls with nothing live across them are listed by live_across_calls; calls are
+        // in canonical order (blocks in order, instructions in order).
+        if calls.is_empty() {
+            return Ok(());
+        }
+        let mp = self.mp_fn;
+        // Calls already replaced by their statepoint's gc.result.
+        let mut replaced: HashMap<LLVMValueRef, LLVMValueRef> = HashMap::new();
+        for (index, (call, live)) in calls.into_iter().enumerate() {
+            let id = call_site_id(&self.salt, &fname, index as u32);
+            // Canonical order: by the canonical number of the value a piece was split from
+            // (the value itself if it was not split), then by piece index. Ordering pieces by
+            // their source keeps lists aligned when the ISAs' front ends lower an argument
+            // differently (x86-64 passes __int128 as two i64 arguments, AArch64 as one i128
+            // that is split into two pieces here).
+            let mut keyed: Vec<((ValueId, u32), LLVMValueRef)> = live
+                .iter()
+                .map(|&v| {
+                    let val = ir.values[v as usize];
+                    let key = match self.piece_source.get(&val) {
+                        Some(&(src, i)) => (ir.index.get(&src).copied().unwrap_or(v), i),
+                        None => (v, 0),
+                    };
+                    (key, replaced.get(&val).copied().unwrap_or(val))
+                })
+                .collect();
+            keyed.sort_by_key(|&(k, _)| k);
+            let deopt: Vec<LLVMValueRef> = keyed.into_iter().map(|(_, d)| d).collect();
+            for &d in &deopt {
+                if !self.is_canonical_value(d) {
+                    bail!(
+                        "internal error: {fname}: non-canonical live value {} at a call",
+                        llvm::value_to_string(d)
+                    );
+                }
+            }
+            let callee = llvm::direct_callee(call);
+            self.report.call_sites.push(CallSite {
+                id,
+                function: fname.clone(),
+                index: index as u32,
+                callee: callee.map(llvm::value_name),
+                num_live: deopt.len(),
+                live_sizes: deopt
+                    .iter()
+                    .map(|&d| self.canonical_size(llvm::type_of(d)))
+                    .collect(),
+                migration_point: callee.is_some() && callee == mp,
+            });
+            if let Some(result) = self.make_statepoint(call, id, &deopt) {
+                replaced.insert(call, result);
+            }
+        }
+        let gc = cstr(GC_STRATEGY);
+        unsafe { LLVMSetGC(f, gc.as_ptr()) };
+        Ok(())
+    }
+
+    /// Replaces `call` by a statepoint; returns the gc.result standing for its value.
+    fn make_statepoint(
+        &mut self,
+        call: LLVMValueRef,
+        id: u64,
+        deopt: &[LLVMValueRef],
+    ) -> Option<LLVMValueRef> {
+        unsafe {
+            let fty = LLVMGetCalledFunctionType(call);
+            let ret = LLVMGetReturnType(fty);
+            let nfixed = LLVMCountParamTypes(fty) as usize;
+            let nargs = LLVMGetNumArgOperands(call) as usize;
+            let args: Vec<LLVMValueRef> =
+                (0..nargs as u32).map(|k| LLVMGetOperand(call, k)).collect();
+            let callee = LLVMGetCalledValue(call);
+            let vararg = LLVMIsFunctionVarArg(fty) != 0;
+            // The type the statepoint calls through: the actual argument types, non-variadic.
+            let mut arg_tys: Vec<LLVMTypeRef> = args.iter().map(|&a| llvm::type_of(a)).collect();
+            let mut call_args = args.clone();
+            let mut target = callee;
+            let mut shift = 0usize; // statepoint call-arg index of the original argument 0
+            if vararg && self.isa == Isa::X86_64 {
+                let nvec = arg_tys
+                    .iter()
+                    .filter(|&&t| {
+                        matches!(
+                            llvm::type_kind(t),
+                            LLVMTypeKind::LLVMFloatTypeKind
+                                | LLVMTypeKind::LLVMDoubleTypeKind
+                                | LLVMTypeKind::LLVMHalfTypeKind
+                                | LLVMTypeKind::LLVMBFloatTypeKind
+                                | LLVMTypeKind::LLVMFP128TypeKind
+                                | LLVMTypeKind::LLVMVectorTypeKind
+                        )
+                    })
+                    .count()
+                    .min(8) as u32;
+                target = self.vacall_thunk(nvec);
+                arg_tys.insert(0, self.ptr);
+                call_args.insert(0, callee);
+                shift = 1;
+            }
+            let _ = nfixed;
+            let target_fty = LLVMFunctionType(ret, arg_tys.as_mut_ptr(), arg_tys.len() as u32, 0);
+            let sp_decl =
+                llvm::intrinsic_decl(self.m, "llvm.experimental.gc.statepoint", &[self.ptr]);
+            let sp_ty = llvm::global_value_type(sp_decl);
+            let mut sp_args = vec![
+                LLVMConstInt(self.i64, id, 0),
+                LLVMConstInt(self.i32, 0, 0),
+                target,
+                LLVMConstInt(self.i32, call_args.len() as u64, 0),
+                LLVMConstInt(self.i32, 0, 0),
+            ];
+            sp_args.extend(&call_args);
+            sp_args.push(LLVMConstInt(self.i32, 0, 0)); // transition args
+            sp_args.push(LLVMConstInt(self.i32, 0, 0)); // legacy deopt args
+            let tag = "deopt";
+            let mut deopt_vals = deopt.to_vec();
+            let bundle = LLVMCreateOperandBundle(
+                tag.as_ptr() as *const _,
+                tag.len(),
+                deopt_vals.as_mut_ptr(),
+                deopt_vals.len() as u32,
+            );
+            let mut bundles = [bundle];
+            self.b.before(call);
+            let sp = LLVMBuildCallWithOperandBundles(
+                self.b.0,
+                sp_ty,
+                sp_decl,
+                sp_args.as_mut_ptr(),
+                sp_args.len() as u32,
+                bundles.as_mut_ptr(),
+                1,
+                c"unimig.sp".as_ptr(),
+            );
+            LLVMDisposeOperandBundle(bundle);
+            LLVMSetInstructionCallConv(sp, LLVMGetInstructionCallConv(call));
+            let loc = llvm_sys::debuginfo::LLVMInstructionGetDebugLoc(call);
+            if !loc.is_null() {
+                llvm_sys::debuginfo::LLVMInstructionSetDebugLoc(sp, loc);
+            }
+            // elementtype(<target fn type>) on the callee operand (statepoint param 2).
+            let et =
+                LLVMCreateTypeAttribute(self.ctx, llvm::enum_attr_kind("elementtype"), target_fty);
+            LLVMAddCallSiteAttribute(sp, 3, et);
+            // Argument attributes: the call's, then a direct callee's declaration's.
+            let decl = llvm::direct_callee(call);
+            // Attributes that describe the callee's return or allocation behaviour make no
+            // sense on a statepoint argument (which returns a token) and fail verification.
+            let dropped: Vec<u32> = ["returned", "allocalign", "allocptr"]
+                .iter()
+                .map(|n| llvm::enum_attr_kind(n))
+                .collect();
+            let keep = |a: LLVMAttributeRef| -> bool {
+                !(LLVMIsEnumAttribute(a) != 0 && dropped.contains(&LLVMGetEnumAttributeKind(a)))
+            };
+            for k in 0..nargs {
+                let sp_index = (5 + shift + k) as u32 + 1;
+                let mut kinds: HashSet<u32> = HashSet::new();
+                for a in llvm::call_site_attrs(call, k as u32 + 1) {
+                    if !keep(a) {
+                        continue;
+                    }
+                    if LLVMIsEnumAttribute(a) != 0 || LLVMIsTypeAttribute(a) != 0 {
+                        kinds.insert(LLVMGetEnumAttributeKind(a));
+                    }
+                    LLVMAddCallSiteAttribute(sp, sp_index, a);
+                }
+                if let Some(d) = decl {
+                    if k < LLVMCountParams(d) as usize {
+                        for a in llvm::fn_attrs(d, k as u32 + 1) {
+                            if !keep(a) {
+                                continue;
+                            }
+                            let is_kinded =
+                                LLVMIsEnumAttribute(a) != 0 || LLVMIsTypeAttribute(a) != 0;
+                            if is_kinded && kinds.contains(&LLVMGetEnumAttributeKind(a)) {
+                                continue;
+                            }
+                            LLVMAddCallSiteAttribute(sp, sp_index, a);
+                        }
+                    }
+                }
+            }
+            if shift == 1 {
+                let nest = LLVMCreateEnumAttribute(self.ctx, llvm::enum_attr_kind("nest"), 0);
+                LLVMAddCallSiteAttribute(sp, 5 + 1, nest);
+            }
+            for attr in ["noreturn", "nounwind", "cold"] {
+                if llvm::call_has_enum_attr(call, attr)
+                    || decl.is_some_and(|d| llvm::fn_has_enum_attr(d, attr))
+                {
+                    let a = LLVMCreateEnumAttribute(self.ctx, llvm::enum_attr_kind(attr), 0);
+                    LLVMAddCallSiteAttribute(sp, llvm_sys::LLVMAttributeFunctionIndex, a);
+                }
+            }
+            if llvm::type_kind(ret) != LLVMTypeKind::LLVMVoidTypeKind {
+                let gr_decl = llvm::intrinsic_decl(self.m, "llvm.experimental.gc.result", &[ret]);
+                let gr_ty = llvm::global_value_type(gr_decl);
+                let mut a = [sp];
+                let r = LLVMBuildCall2(self.b.0, gr_ty, gr_decl, a.as_mut_ptr(), 1, EMPTY);
+                if !loc.is_null() {
+                    llvm_sys::debuginfo::LLVMInstructionSetDebugLoc(r, loc);
+                }
+                LLVMReplaceAllUsesWith(call, r);
+                LLVMInstructionEraseFromParent(call);
+                return Some(r);
+            }
+            LLVMInstructionEraseFromParent(call);
+            None
+        }
+    }
+
+    fn vacall_thunk(&mut self, n: u32) -> LLVMValueRef {
+        if !self.thunks_used.contains(&n) {
+            self.thunks_used.push(n);
+        }
+        let name = cstr(&format!("{VACALL_THUNK_PREFIX}{n}"));
+        unsafe {
+            let f = LLVMGetNamedFunction(self.m, name.as_ptr());
+            if !f.is_null() {
+                return f;
+            }
+            let ty = LLVMFunctionType(LLVMVoidTypeInContext(self.ctx), std::ptr::null_mut(), 0, 0);
+            let f = LLVMAddFunction(self.m, name.as_ptr(), ty);
+            llvm::unimig_set_dso_local(f);
+            f
+        }
+    }
+}

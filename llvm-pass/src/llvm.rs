@@ -1,0 +1,414 @@
+//! Thin helpers over LLVM's C API (llvm-sys, through inkwell's re-export) and the C++ shim.
+//!
+//! The pass works on raw `LLVMValueRef`s: instrumentation rewrites IR in ways (statepoints,
+//! operand bundles, edge splitting) that a typed wrapper gets in the way of. Ownership is kept
+//! simple: [`Context`] owns every module parsed in it, [`Module`] is disposed before its context,
+//! [`Builder`] is disposed on drop. Every other handle is borrowed from a module that outlives it.
+
+#![allow(clippy::missing_safety_doc)]
+
+use std::ffi::{CStr, CString};
+use std::ptr;
+
+pub use inkwell::llvm_sys;
+use llvm_sys::analysis::{LLVMVerifierFailureAction, LLVMVerifyFunction, LLVMVerifyModule};
+use llvm_sys::core::*;
+use llvm_sys::ir_reader::LLVMParseIRInContext;
+use llvm_sys::prelude::*;
+use llvm_sys::{LLVMOpcode, LLVMTypeKind};
+
+use anyhow::{anyhow, bail, Result};
+
+extern "C" {
+    pub fn unimig_tm_configure(
+        tm: llvm_sys::target_machine::LLVMTargetMachineRef,
+        function_sections: i32,
+        data_sections: i32,
+    );
+    pub fn unimig_split_block_before(inst: LLVMValueRef) -> LLVMBasicBlockRef;
+    pub fn unimig_split_edges(
+        from: LLVMBasicBlockRef,
+        to: LLVMBasicBlockRef,
+        name: *const libc_char,
+    ) -> LLVMBasicBlockRef;
+    pub fn unimig_move_before(inst: LLVMValueRef, before: LLVMValueRef);
+    pub fn unimig_set_dso_local(global: LLVMValueRef);
+    pub fn unimig_remove_unreachable_blocks(f: LLVMValueRef) -> i32;
+}
+
+#[allow(non_camel_case_types)]
+pub type libc_char = std::os::raw::c_char;
+
+/// Takes ownership of an LLVM-allocated message.
+pub unsafe fn take_message(msg: *mut libc_char) -> String {
+    if msg.is_null() {
+        return String::new();
+    }
+    let s = CStr::from_ptr(msg).to_string_lossy().into_owned();
+    LLVMDisposeMessage(msg);
+    s
+}
+
+pub fn cstr(s: &str) -> CString {
+    CString::new(s).expect("no NUL in LLVM names")
+}
+
+/// An LLVM context; modules parsed in it are owned by [`Module`] values that must be dropped
+/// first (they borrow the context).
+pub struct Context(pub LLVMContextRef);
+
+impl Context {
+    pub fn new() -> Self {
+        Context(unsafe { LLVMContextCreate() })
+    }
+
+    /// Parses bitcode or textual IR.
+    pub fn parse(&self, bytes: &[u8], name: &str) -> Result<Module<'_>> {
+        unsafe {
+            let cname = cstr(name);
+            // LLVMParseIRInContext takes ownership of the buffer. Textual IR must be
+            // NUL-terminated in memory: copy with a terminator and hide it from the length.
+            let mut owned = bytes.to_vec();
+            owned.push(0);
+            let buf = LLVMCreateMemoryBufferWithMemoryRangeCopy(
+                owned.as_ptr() as *const libc_char,
+                bytes.len(),
+                cname.as_ptr(),
+            );
+            let mut module = ptr::null_mut();
+            let mut msg = ptr::null_mut();
+            if LLVMParseIRInContext(self.0, buf, &mut module, &mut msg) != 0 {
+                bail!("cannot parse LLVM IR '{name}': {}", take_message(msg));
+            }
+            Ok(Module {
+                m: module,
+                _ctx: std::marker::PhantomData,
+            })
+        }
+    }
+}
+
+impl Default for Context {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for Context {
+    fn drop(&mut self) {
+        unsafe { LLVMContextDispose(self.0) }
+    }
+}
+
+pub struct Module<'c> {
+    pub m: LLVMModuleRef,
+    _ctx: std::marker::PhantomData<&'c Context>,
+}
+
+impl Drop for Module<'_> {
+    fn drop(&mut self) {
+        unsafe { LLVMDisposeModule(self.m) }
+    }
+}
+
+impl Module<'_> {
+    pub fn ctx(&self) -> LLVMContextRef {
+        unsafe { LLVMGetModuleContext(self.m) }
+    }
+
+    pub fn triple(&self) -> String {
+        unsafe {
+            CStr::from_ptr(LLVMGetTarget(self.m))
+                .to_string_lossy()
+                .into_owned()
+        }
+    }
+
+    pub fn set_triple(&self, triple: &str) {
+        let c = cstr(triple);
+        unsafe { LLVMSetTarget(self.m, c.as_ptr()) }
+    }
+
+    pub fn source_filename(&self) -> String {
+        unsafe {
+            let mut len = 0;
+            let p = LLVMGetSourceFileName(self.m, &mut len);
+            bytes_to_string(p, len)
+        }
+    }
+
+    pub fn to_ir_string(&self) -> String {
+        unsafe { take_message(LLVMPrintModuleToString(self.m)) }
+    }
+
+    pub fn functions(&self) -> Vec<LLVMValueRef> {
+        let mut out = Vec::new();
+        unsafe {
+            let mut f = LLVMGetFirstFunction(self.m);
+            while !f.is_null() {
+                out.push(f);
+                f = LLVMGetNextFunction(f);
+            }
+        }
+        out
+    }
+
+    /// Runs the LLVM verifier; on failure the error names the failing functions.
+    pub fn verify(&self) -> Result<()> {
+        unsafe {
+            let mut msg = ptr::null_mut();
+            let bad = LLVMVerifyModule(
+                self.m,
+                LLVMVerifierFailureAction::LLVMReturnStatusAction,
+                &mut msg,
+            ) != 0;
+            let msg = take_message(msg);
+            if !bad {
+                return Ok(());
+            }
+            let failing: Vec<String> = self
+                .functions()
+                .into_iter()
+                .filter(|&f| {
+                    LLVMIsDeclaration(f) == 0
+                        && LLVMVerifyFunction(f, LLVMVerifierFailureAction::LLVMReturnStatusAction)
+                            != 0
+                })
+                .map(value_name)
+                .collect();
+            Err(anyhow!(
+                "LLVM verifier failed after instrumentation in function(s) [{}]: {}",
+                failing.join(", "),
+                msg.trim()
+            ))
+        }
+    }
+}
+
+unsafe fn bytes_to_string(p: *const libc_char, len: usize) -> String {
+    if p.is_null() {
+        return String::new();
+    }
+    let bytes = std::slice::from_raw_parts(p as *const u8, len);
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+pub fn value_name(v: LLVMValueRef) -> String {
+    unsafe {
+        let mut len = 0;
+        let p = LLVMGetValueName2(v, &mut len);
+        bytes_to_string(p, len)
+    }
+}
+
+pub struct Builder(pub LLVMBuilderRef);
+
+impl Builder {
+    pub fn new(ctx: LLVMContextRef) -> Self {
+        Builder(unsafe { LLVMCreateBuilderInContext(ctx) })
+    }
+    pub fn before(&self, inst: LLVMValueRef) {
+        unsafe { LLVMPositionBuilderBefore(self.0, inst) }
+    }
+    pub fn at_end(&self, bb: LLVMBasicBlockRef) {
+        unsafe { LLVMPositionBuilderAtEnd(self.0, bb) }
+    }
+}
+
+impl Drop for Builder {
+    fn drop(&mut self) {
+        unsafe { LLVMDisposeBuilder(self.0) }
+    }
+}
+
+pub const EMPTY: *const libc_char = c"".as_ptr();
+
+pub fn blocks(f: LLVMValueRef) -> Vec<LLVMBasicBlockRef> {
+    let mut out = Vec::new();
+    unsafe {
+        let mut b = LLVMGetFirstBasicBlock(f);
+        while !b.is_null() {
+            out.push(b);
+            b = LLVMGetNextBasicBlock(b);
+        }
+    }
+    out
+}
+
+pub fn instructions(bb: LLVMBasicBlockRef) -> Vec<LLVMValueRef> {
+    let mut out = Vec::new();
+    unsafe {
+        let mut i = LLVMGetFirstInstruction(bb);
+        while !i.is_null() {
+            out.push(i);
+            i = LLVMGetNextInstruction(i);
+        }
+    }
+    out
+}
+
+pub fn params(f: LLVMValueRef) -> Vec<LLVMValueRef> {
+    unsafe {
+        (0..LLVMCountParams(f))
+            .map(|i| LLVMGetParam(f, i))
+            .collect()
+    }
+}
+
+pub fn successors(bb: LLVMBasicBlockRef) -> Vec<LLVMBasicBlockRef> {
+    unsafe {
+        let t = LLVMGetBasicBlockTerminator(bb);
+        if t.is_null() {
+            return Vec::new();
+        }
+        (0..LLVMGetNumSuccessors(t))
+            .map(|i| LLVMGetSuccessor(t, i))
+            .collect()
+    }
+}
+
+pub fn opcode(i: LLVMValueRef) -> LLVMOpcode {
+    unsafe { LLVMGetInstructionOpcode(i) }
+}
+
+pub fn operands(i: LLVMValueRef) -> Vec<LLVMValueRef> {
+    unsafe {
+        let n = LLVMGetNumOperands(i);
+        (0..n.max(0) as u32).map(|k| LLVMGetOperand(i, k)).collect()
+    }
+}
+
+pub fn type_of(v: LLVMValueRef) -> LLVMTypeRef {
+    unsafe { LLVMTypeOf(v) }
+}
+
+pub fn type_kind(t: LLVMTypeRef) -> LLVMTypeKind {
+    unsafe { LLVMGetTypeKind(t) }
+}
+
+pub fn is_instruction(v: LLVMValueRef) -> bool {
+    unsafe { !LLVMIsAInstruction(v).is_null() }
+}
+
+pub fn is_argument(v: LLVMValueRef) -> bool {
+    unsafe { !LLVMIsAArgument(v).is_null() }
+}
+
+pub fn is_call(i: LLVMValueRef) -> bool {
+    opcode(i) == LLVMOpcode::LLVMCall
+}
+
+/// Does the value have a type that can be an SSA value live across a call?
+pub fn is_first_class_value(v: LLVMValueRef) -> bool {
+    !matches!(
+        type_kind(type_of(v)),
+        LLVMTypeKind::LLVMVoidTypeKind
+            | LLVMTypeKind::LLVMLabelTypeKind
+            | LLVMTypeKind::LLVMMetadataTypeKind
+            | LLVMTypeKind::LLVMTokenTypeKind
+    )
+}
+
+/// The function a call calls directly, if any (looking through nothing: a direct callee only).
+pub fn direct_callee(call: LLVMValueRef) -> Option<LLVMValueRef> {
+    unsafe {
+        let c = LLVMGetCalledValue(call);
+        (!LLVMIsAFunction(c).is_null()).then_some(c)
+    }
+}
+
+pub fn intrinsic_id(f: LLVMValueRef) -> u32 {
+    unsafe { LLVMGetIntrinsicID(f) }
+}
+
+pub fn enum_attr_kind(name: &str) -> u32 {
+    unsafe { LLVMGetEnumAttributeKindForName(name.as_ptr() as *const libc_char, name.len()) }
+}
+
+pub fn fn_has_enum_attr(f: LLVMValueRef, name: &str) -> bool {
+    unsafe {
+        !LLVMGetEnumAttributeAtIndex(
+            f,
+            llvm_sys::LLVMAttributeFunctionIndex,
+            enum_attr_kind(name),
+        )
+        .is_null()
+    }
+}
+
+pub fn call_has_enum_attr(call: LLVMValueRef, name: &str) -> bool {
+    unsafe {
+        !LLVMGetCallSiteEnumAttribute(
+            call,
+            llvm_sys::LLVMAttributeFunctionIndex,
+            enum_attr_kind(name),
+        )
+        .is_null()
+    }
+}
+
+pub fn call_site_attrs(call: LLVMValueRef, idx: u32) -> Vec<LLVMAttributeRef> {
+    unsafe {
+        let n = LLVMGetCallSiteAttributeCount(call, idx);
+        let mut v = vec![ptr::null_mut(); n as usize];
+        if n > 0 {
+            LLVMGetCallSiteAttributes(call, idx, v.as_mut_ptr());
+        }
+        v
+    }
+}
+
+pub fn fn_attrs(f: LLVMValueRef, idx: u32) -> Vec<LLVMAttributeRef> {
+    unsafe {
+        let n = LLVMGetAttributeCountAtIndex(f, idx);
+        let mut v = vec![ptr::null_mut(); n as usize];
+        if n > 0 {
+            LLVMGetAttributesAtIndex(f, idx, v.as_mut_ptr());
+        }
+        v
+    }
+}
+
+pub fn intrinsic_lookup(name: &str) -> u32 {
+    unsafe { LLVMLookupIntrinsicID(name.as_ptr() as *const libc_char, name.len()) }
+}
+
+pub fn intrinsic_decl(m: LLVMModuleRef, name: &str, overloads: &[LLVMTypeRef]) -> LLVMValueRef {
+    let id = intrinsic_lookup(name);
+    assert!(id != 0, "unknown intrinsic {name}");
+    let mut tys = overloads.to_vec();
+    unsafe { LLVMGetIntrinsicDeclaration(m, id, tys.as_mut_ptr(), tys.len()) }
+}
+
+pub fn global_value_type(g: LLVMValueRef) -> LLVMTypeRef {
+    unsafe { LLVMGlobalGetValueType(g) }
+}
+
+pub fn const_i32(ctx: LLVMContextRef, v: u64) -> LLVMValueRef {
+    unsafe { LLVMConstInt(LLVMInt32TypeInContext(ctx), v, 0) }
+}
+
+/// `!prof !{"branch_weights", i32 taken, i32 not_taken}` on a conditional branch.
+pub fn set_branch_weights(ctx: LLVMContextRef, br: LLVMValueRef, taken: u32, not_taken: u32) {
+    unsafe {
+        let name = "branch_weights";
+        let s = LLVMMDStringInContext2(ctx, name.as_ptr() as *const libc_char, name.len());
+        let mut ops = [
+            s,
+            LLVMValueAsMetadata(const_i32(ctx, taken as u64)),
+            LLVMValueAsMetadata(const_i32(ctx, not_taken as u64)),
+        ];
+        let node = LLVMMDNodeInContext2(ctx, ops.as_mut_ptr(), ops.len());
+        let kind = "prof";
+        let kind_id = LLVMGetMDKindIDInContext(ctx, kind.as_ptr() as *const libc_char, 4);
+        LLVMSetMetadata(br, kind_id, LLVMMetadataAsValue(ctx, node));
+    }
+}
+
+pub fn type_to_string(t: LLVMTypeRef) -> String {
+    unsafe { take_message(LLVMPrintTypeToString(t)) }
+}
+
+pub fn value_to_string(v: LLVMValueRef) -> String {
+    unsafe { take_message(LLVMPrintValueToString(v)) }
+}
