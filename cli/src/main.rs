@@ -9,7 +9,6 @@
 
 mod cmd;
 mod fatexe;
-mod output;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

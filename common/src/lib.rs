@@ -8,6 +8,7 @@ pub mod diag;
 pub mod fat;
 pub mod isa;
 pub mod layout;
+pub mod output;
 pub mod toolchain;
 
 pub use isa::Isa;

@@ -3,7 +3,6 @@
 //! PREFIX defaults to APP.
 
 use crate::fatexe::FatExe;
-use crate::output::write_executable;
 use crate::Failure;
 use anyhow::{bail, Context};
 use std::ffi::OsString;
@@ -11,6 +10,7 @@ use std::fs;
 use std::path::PathBuf;
 use std::process::Command;
 use unimig_common::fat::IMAGE_SECTION;
+use unimig_common::output::write_executable;
 use unimig_common::toolchain::LlvmTool;
 use unimig_common::Isa;
 
