@@ -9,8 +9,14 @@
 # Compiler builtins (128-bit float helpers that musl's printf needs on AArch64, 128-bit integer
 # division on both) come from GCC 12's libgcc.a.
 #
-# The result is cached: OUT/<triple>/SOURCE records what it was built from and with which flags;
-# a matching record skips the rebuild.
+# musl is patched for unimig (sysroots/musl-patches/*.patch, applied in name order with
+# `patch -p1 --fuzz=0`, so a patch that does not apply exactly stops the build): the thread
+# descriptor at the same address on both ISAs, and the start-up hook through which
+# libunimig_rt.a moves argv/envp/auxv and the main stack to fixed addresses. A build-time guard
+# checks that the built libc.a carries both (see check_patched below).
+#
+# The result is cached: OUT/<triple>/SOURCE records what it was built from and with which flags
+# (and the patches' checksums); a matching record skips the rebuild.
 set -euo pipefail
 
 OUT=${1:?usage: assemble.sh OUTDIR}
@@ -37,6 +43,20 @@ libgcc_for() {
 
 tarball=$("$root/scripts/fetch-debsrc.sh" musl "$root/build/debsrc")
 clang_version=$(clang-19 --version | head -n1)
+patch_dir="$root/sysroots/musl-patches"
+patches=("$patch_dir"/*.patch)
+[ -e "${patches[0]}" ] || { echo "assemble.sh: error: no patches in $patch_dir" >&2; exit 1; }
+patch_sums=$(cd "$patch_dir" && sha256sum -- *.patch | awk '{printf "%s %.16s; ", $2, $1}' | sed 's/; $//')
+
+# The built libc.a must define the patch marker and the (weak, overridden by the runtime)
+# start-up hook that __libc_start_main calls; an unpatched musl would silently keep the per-ISA
+# descriptor placement and the kernel's stack.
+check_patched() { # libc.a
+  local syms
+  syms=$(llvm-nm-19 "$1" 2>/dev/null) || return 1
+  grep -q ' [RrDd] __unimig_musl_patch$' <<<"$syms" &&
+    grep -q ' [Ww] __unimig_start_main$' <<<"$syms"
+}
 
 for isa in x86_64 aarch64; do
   triple="$isa-linux-musl"
@@ -44,8 +64,8 @@ for isa in x86_64 aarch64; do
   cflags=$(echo "$FORCED_CFLAGS $(isa_cflags "$isa")" | sed 's/ *$//')
   [ -e "$gcc_lib" ] || { echo "assemble.sh: error: $gcc_lib not found; run \`make setup\`" >&2; exit 1; }
   dest="$OUT/$triple"
-  record="musl: $(basename "$tarball"); cc: $clang_version; cflags: $cflags; builtins: $gcc_lib"
-  if [ -f "$dest/SOURCE" ] && [ "$(cat "$dest/SOURCE")" = "$record" ]; then
+  record="musl: $(basename "$tarball"); patches: $patch_sums; cc: $clang_version; cflags: $cflags; builtins: $gcc_lib"
+  if [ -f "$dest/SOURCE" ] && [ "$(cat "$dest/SOURCE")" = "$record" ] && check_patched "$dest/lib/libc.a"; then
     echo "sysroot $triple is up to date"
     continue
   fi
@@ -54,13 +74,28 @@ for isa in x86_64 aarch64; do
   tar -xf "$tarball" -C "$work" --strip-components=1
   log="$root/build/musl-$triple.log"
   mkdir -p "$root/build"
+  : >"$log"
+  for p in "${patches[@]}"; do
+    if ! (cd "$work" && patch -p1 --forward --fuzz=0 --no-backup-if-mismatch <"$p") >>"$log" 2>&1; then
+      tail -n 20 "$log" >&2
+      echo "assemble.sh: error: musl patch $(basename "$p") does not apply (log: $log)" >&2
+      rm -rf "$work"
+      exit 1
+    fi
+  done
   if ! (cd "$work" &&
         CC="clang-19 --target=$triple" CFLAGS="$cflags" AR=llvm-ar-19 RANLIB=llvm-ranlib-19 \
           ./configure --target="$triple" --disable-shared --prefix=/ &&
         make -j"$JOBS" AR=llvm-ar-19 RANLIB=llvm-ranlib-19 &&
-        make install DESTDIR="$work/install" AR=llvm-ar-19 RANLIB=llvm-ranlib-19) >"$log" 2>&1; then
+        make install DESTDIR="$work/install" AR=llvm-ar-19 RANLIB=llvm-ranlib-19) >>"$log" 2>&1; then
     tail -n 30 "$log" >&2
     echo "assemble.sh: error: building musl for $triple failed (full log: $log)" >&2
+    rm -rf "$work"
+    exit 1
+  fi
+  if ! check_patched "$work/install/lib/libc.a"; then
+    echo "assemble.sh: error: the $triple libc.a lacks the unimig patches (__unimig_musl_patch," \
+      "__unimig_start_main); see $log" >&2
     rm -rf "$work"
     exit 1
   fi

@@ -32,6 +32,10 @@ void unimig_rt_discard(uintptr_t addr, size_t len) RT_HIDDEN;
 void unimig_rt_lock(volatile int *l) RT_HIDDEN;
 void unimig_rt_unlock(volatile int *l) RT_HIDDEN;
 
+/* start.c's implementation of musl's __unimig_start_main hook (the same function). */
+_Noreturn int unimig_rt_start_main(int (*stage2)(int (*)(int, char **, char **), int, char **),
+	int (*main)(int, char **, char **), int argc, char **argv) RT_HIDDEN;
+
 /* Fork hooks of the two allocators (called from __malloc_atfork). */
 void unimig_rt_heap_atfork(int who) RT_HIDDEN;
 void unimig_rt_mmap_atfork(int who) RT_HIDDEN;

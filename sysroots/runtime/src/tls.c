@@ -9,24 +9,33 @@
  * member were extracted first for __copy_tls, a strong __init_tls in a later archive member
  * would never be pulled in).
  *
- * Layout. One ISA-neutral formula places a thread's TLS area, given the start `mem` of the
- * libc.tls_size bytes musl hands to __copy_tls (A = PT_TLS p_align, BA = max(A, 16)):
+ * Layout (A = PT_TLS p_align, BA = max(A, 16), S = p_memsz rounded up to A, GAP = max(16, A);
+ * mem = start of the libc.tls_size bytes musl hands to __copy_tls):
  *
  *   mem                      dtv[0] = module count, dtv[1] = TLS block address
- *   B = roundup(mem + PRE, BA)   the TLS block: .tdata image, then zeroed .tbss
- *        PRE = 16 (dtv) + UNIMIG_TCB_RESERVE + max(16, A)
- *   x86-64  (variant II): TP = B + roundup(p_memsz, A); struct pthread at TP (after the block)
- *   AArch64 (variant I):  TP = B - max(16, A);           struct pthread just below TP
+ *   D = roundup(mem + PRE + S, BA), PRE = 32 + GAP
+ *   B = D - S                the TLS block: .tdata image, then zeroed .tbss
+ *   D                        struct pthread (musl's thread descriptor), the same on both ISAs
+ *   x86-64  (variant II): thread pointer = D. musl's own convention, and the ABI: %fs:0 is the
+ *                         descriptor's self pointer, %fs:0x28 its canary, %fs:8 its dtv.
+ *   AArch64 (variant I):  thread pointer TP = B - GAP. 16-byte TCB at TP: TP[0] = dtv,
+ *                         TP[1] = D (the patched musl's __pthread_self() reads TP+8); TP[-1] =
+ *                         dtv (musl's TLSDESC convention, for completeness).
  *
- * These are exactly the thread-pointer offsets lld uses for local-exec TLS on each ISA, so a
- * TLS variable's address is B + (its offset in the segment) on both. libc.tls_size is
- * PRE + BA-1 + roundup(p_memsz, A) + UNIMIG_TCB_RESERVE rounded to 16: it depends only on the
- * PT_TLS segment, so it is the same on both ISAs and so are thread stack mappings.
+ * These are exactly the thread-pointer offsets lld uses for local-exec TLS on each ISA
+ * (x86-64: B + off - roundup(p_memsz, A) from TP; AArch64: TP + GAP + off), so a TLS variable's
+ * address is B + (its offset in the segment) on both, and D, hence pthread_self(), &errno and
+ * &h_errno, is the same on both. D is 16-byte aligned (musl aligns x86-64's thread pointer too;
+ * the AArch64 descriptor's atomics need it); B is then A-aligned, and equals D - S.
+ * libc.tls_size = PRE + S + BA-1 + UNIMIG_TCB_RESERVE rounded to 16 depends only on the PT_TLS
+ * segment, so it is the same on both ISAs and so are thread stack mappings.
  *
- * Main thread: mem is chosen so that B == UNIMIG_TLS_MAIN_BLOCK, mapped MAP_FIXED_NOREPLACE.
+ * Main thread: mem = UNIMIG_TLS_MAIN_BLOCK - PRE, mapped MAP_FIXED_NOREPLACE; its block is at
+ * UNIMIG_TLS_MAIN_BLOCK when A >= 16 (else up to 15 bytes later, to align D).
  * Other threads: musl's pthread_create calls __copy_tls on the top of the stack mapping it
  * got from __mmap, which the runtime serves deterministically from UNIMIG_MMAP_BASE (mmap.c),
- * so thread TLS addresses are deterministic and identical on both ISAs too.
+ * and computes the new thread pointer as new descriptor + (own TP - own descriptor), a
+ * constant of the layout (the patched TP_ADJ on AArch64, TP_ADJ(p) = p on x86-64).
  */
 #include "rt_internal.h"
 #include "musl_private.h"
@@ -48,39 +57,56 @@ volatile int __thread_list_lock;
 
 static struct unimig_musl_tls_module main_tls;
 static size_t tls_a;    /* p_align (>= 1) */
-static size_t tls_ba;   /* block alignment: max(p_align, 16) */
+static size_t tls_ba;   /* descriptor alignment: max(p_align, 16) */
+static size_t tls_gap;  /* AArch64: TLS block offset from the thread pointer, max(16, p_align) */
 
 /* Used only while the real TLS area is being mapped, so that errno (written by musl's
  * syscall() on failure) has somewhere to go. */
 static td_t boot_td __attribute__((aligned(64)));
+#ifdef __aarch64__
+static uintptr_t boot_tcb[2] __attribute__((aligned(16)));
+#endif
 
 static size_t max_sz(size_t a, size_t b) { return a > b ? a : b; }
 static uintptr_t round_up(uintptr_t x, size_t a) { return (x + a - 1) & ~(uintptr_t)(a - 1); }
 
 static size_t tls_pre(void)
 {
-	return 16 + UNIMIG_TCB_RESERVE + max_sz(16, tls_a);
+	return 32 + tls_gap;
+}
+
+/* The thread pointer of the thread whose descriptor is td. */
+static uintptr_t tp_of(td_t *td)
+{
+#ifdef __x86_64__
+	return (uintptr_t)td;
+#else
+	return (uintptr_t)td - main_tls.size - tls_gap;
+#endif
 }
 
 void *__copy_tls(unsigned char *mem)
 {
 	uintptr_t *dtv = (uintptr_t *)round_up((uintptr_t)mem, sizeof(uintptr_t));
-	unsigned char *block = (unsigned char *)round_up((uintptr_t)mem + tls_pre(), tls_ba);
-	td_t *td;
+	td_t *td = (td_t *)round_up((uintptr_t)mem + tls_pre() + main_tls.size, tls_ba);
+	unsigned char *block = (unsigned char *)td - main_tls.size;
 
 	if (__libc.tls_cnt) {
 		memcpy(block, main_tls.image, main_tls.len);
 		memset(block + main_tls.len, 0, main_tls.size - main_tls.len);
 	}
-#ifdef __x86_64__
-	td = (td_t *)(block + round_up(main_tls.size, tls_a));
-#else
-	td = (td_t *)(block - max_sz(16, tls_a) - sizeof(td_t));
-#endif
 	memset(td, 0, sizeof *td);
 	dtv[0] = __libc.tls_cnt;
 	dtv[1] = (uintptr_t)block;
 	td->dtv = dtv;
+#ifdef __aarch64__
+	/* TCB words; with p_align < 8 the thread pointer is not 8-byte aligned (memcpy: no
+	 * misaligned uintptr_t accesses in C; the patched musl's plain ldr copes either way) */
+	unsigned char *tcb = (unsigned char *)tp_of(td);
+	memcpy(tcb - sizeof dtv, &dtv, sizeof dtv);
+	memcpy(tcb, &dtv, sizeof dtv);
+	memcpy(tcb + UNIMIG_MUSL_TP_DESC_PTR, &td, sizeof td);
+#endif
 	return td;
 }
 
@@ -88,7 +114,7 @@ int __init_tp(void *p)
 {
 	td_t *td = p;
 	td->self = td;
-	int r = __set_thread_area(unimig_musl_tp_adj(td));
+	int r = __set_thread_area((void *)tp_of(td));
 	if (r < 0) return -1;
 	if (!r) __libc.can_do_threads = 1;
 	td->detach_state = UNIMIG_MUSL_DT_JOINABLE;
@@ -108,7 +134,13 @@ void __init_tls(size_t *aux)
 
 	/* 1. A provisional thread pointer, so that a failing syscall can store errno. */
 	boot_td.self = &boot_td;
-	if (__set_thread_area(unimig_musl_tp_adj(&boot_td)) < 0)
+#ifdef __x86_64__
+	void *boot_tp = &boot_td;
+#else
+	boot_tcb[UNIMIG_MUSL_TP_DESC_PTR / sizeof(uintptr_t)] = (uintptr_t)&boot_td;
+	void *boot_tp = boot_tcb;
+#endif
+	if (__set_thread_area(boot_tp) < 0)
 		unimig_rt_fatal("cannot set the thread pointer", 0);
 
 	/* 2. Refuse a musl whose private layout we have not checked. */
@@ -147,16 +179,17 @@ void __init_tls(size_t *aux)
 		__libc.tls_head = &main_tls;
 	}
 	tls_ba = max_sz(tls_a, 16);
+	tls_gap = max_sz(16, tls_a);
 #ifdef __x86_64__
 	main_tls.offset = main_tls.size;             /* block starts at TP - offset */
 #else
-	main_tls.offset = max_sz(16, tls_a);         /* block starts at TP + offset */
+	main_tls.offset = tls_gap;                   /* block starts at TP + offset */
 #endif
 	__libc.tls_align = tls_ba;
-	__libc.tls_size = round_up(tls_pre() + (tls_ba - 1) + main_tls.size + UNIMIG_TCB_RESERVE, 16);
+	__libc.tls_size = round_up(tls_pre() + main_tls.size + (tls_ba - 1) + UNIMIG_TCB_RESERVE, 16);
 
 	/* 4. The main thread's TLS area, placed so that its block is at UNIMIG_TLS_MAIN_BLOCK. */
-	uintptr_t mem = UNIMIG_TLS_MAIN_BLOCK - round_up(tls_pre(), tls_ba);
+	uintptr_t mem = UNIMIG_TLS_MAIN_BLOCK - tls_pre();
 	uintptr_t lo = rt_page_down(mem), hi = rt_page_up(mem + __libc.tls_size);
 	if (hi - UNIMIG_TLS_BASE > UNIMIG_TLS_SIZE)
 		unimig_rt_fatal_hex("TLS segment too large: ", tls_ph ? tls_ph->p_memsz : 0);
@@ -165,13 +198,19 @@ void __init_tls(size_t *aux)
 		unimig_rt_fatal_hex("cannot map the TLS region (address range taken?) at ", lo);
 
 	td_t *td = __copy_tls((unsigned char *)mem);
-	if ((uintptr_t)td->dtv[1] != UNIMIG_TLS_MAIN_BLOCK)
+	if (td->dtv[1] - UNIMIG_TLS_MAIN_BLOCK >= 16 || (tls_a >= 16 && td->dtv[1] != UNIMIG_TLS_MAIN_BLOCK))
 		unimig_rt_fatal("internal error: TLS block misplaced", 0);
 	if (__init_tp(td) < 0)
 		unimig_rt_fatal("cannot set the thread pointer", 0);
 
 	/* 5. Does musl's compiled code agree with our idea of its private structures? */
-	const char *bad = unimig_musl_selfcheck(td, (void *)UNIMIG_TLS_MAIN_BLOCK, aux);
+	const char *bad = unimig_musl_selfcheck(td, (void *)td->dtv[1], aux);
 	if (bad)
 		unimig_rt_fatal("musl private layout mismatch: ", bad);
+	/* 6. The start-up hook the patched __libc_start_main calls next must be ours, not musl's
+	 * weak default (this reference also links start.o whenever tls.o is). */
+	int (*volatile hook)(unimig_musl_stage2_fn *, int (*)(int, char **, char **), int, char **) =
+		__unimig_start_main;
+	if (hook != unimig_rt_start_main)
+		unimig_rt_fatal("musl's default start-up hook is linked instead of the runtime's", 0);
 }

@@ -3,7 +3,9 @@
  * mmap) plus checks; the output must be byte-identical on x86-64 and AArch64, natively and
  * under qemu, and across runs with ASLR. Addresses are also checked against the documented
  * regions of unimig_layout.h, so identical-but-wrong fails too. Things that legitimately
- * differ between runs (the kernel-chosen stack) go to stderr only.
+ * differ between ISAs (the stack pointer in main: frame layouts differ) go to stderr only.
+ * Run it as `env -i A=1 B=2 rt_test ARGS` with the same argv[0] on every run (run-tests.sh
+ * does): argv, environ and their strings are printed and must be identical too.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -18,7 +20,12 @@
 #include <time.h>
 #include <unistd.h>
 #include <malloc.h>
+#include <netdb.h>
+#include <sys/auxv.h>
+#include <sys/resource.h>
 #include "unimig_layout.h"
+
+extern char **environ;
 
 static __thread int tls_init = 42;
 /* x86-64's ABI aligns arrays of >= 16 bytes to 16, AArch64's does not: without the explicit
@@ -48,22 +55,59 @@ static void print_tls(const char *who)
 	printf("%s: &tls_init=%p &tls_arr=%p &tls_zero=%p &tls_zero_l=%p &tls_al64=%p\n", who,
 		(void *)&tls_init, (void *)tls_arr, (void *)tls_zero, (void *)&tls_zero_l,
 		(void *)&tls_al64);
-	/* The thread descriptor (and errno inside it) sits after the TLS block on x86-64 (TLS
-	 * variant II) and before it on AArch64 (variant I): per-ISA, so not compared. */
-	fprintf(stderr, "(not compared) %s: pthread_self=%p &errno=%p\n", who, (void *)pthread_self(),
-		(void *)&errno);
+	/* The thread descriptor, and errno and h_errno inside it, sit right after the TLS block on
+	 * both ISAs (unimig_layout.h, "Thread layout"). */
+	printf("%s: pthread_self=%p &errno=%p &h_errno=%p\n", who, (void *)pthread_self(),
+		(void *)&errno, (void *)&h_errno);
+	uintptr_t self = (uintptr_t)pthread_self();
+	CHECK((self & 15) == 0, "%s: descriptor misaligned", who);
+	CHECK(self >= (uintptr_t)(&tls_al64 + 1) && self >= (uintptr_t)(tls_zero + 100) &&
+		self >= (uintptr_t)(&tls_zero_l + 1) && self - (uintptr_t)tls_arr < 4096,
+		"%s: descriptor %p not right after the TLS block", who, (void *)self);
+	CHECK((uintptr_t)&errno == self + 52, "%s: &errno is not pthread_self() + 52", who);
+	CHECK((uintptr_t)&h_errno == self + 160, "%s: &h_errno is not pthread_self() + 160", who);
+}
+
+/* musl's canary (set by __init_ssp from AT_RANDOM, copied by pthread_create) lives in the
+ * descriptor at +0x28: on x86-64 that is %fs:0x28, where compiled code reads it. */
+extern uintptr_t __stack_chk_guard;
+static void check_canary(const char *who)
+{
+	uintptr_t c = *(uintptr_t *)((char *)pthread_self() + 0x28);
+	CHECK(c == __stack_chk_guard && c != 0, "%s: descriptor canary %#lx, __stack_chk_guard %#lx",
+		who, (unsigned long)c, (unsigned long)__stack_chk_guard);
+#ifdef __x86_64__
+	uintptr_t fs28;
+	__asm__ volatile ("mov %%fs:0x28, %0" : "=r"(fs28));
+	CHECK(fs28 == c, "%s: %%fs:0x28 is not the descriptor's canary", who);
+#endif
+}
+
+/* With -fstack-protector-strong (run-tests.sh), this has a canary: checked on x86-64 through
+ * %fs:0x28 (the descriptor's canary field), on AArch64 through __stack_chk_guard. */
+static __attribute__((noinline)) int canary_user(const char *s)
+{
+	char buf[64];
+	snprintf(buf, sizeof buf, "%s", s);
+	return (int)strlen(buf);
 }
 
 static void *thread_main(void *arg)
 {
 	const char *name = arg;
+	/* musl's own stacks come from mmap; a caller-provided one here from malloc */
+	int user = !strcmp(name, "thread-userstack");
+#define IN_T(p) (user ? IN(p, HEAP) : IN(p, MMAP))
 	check_tls_values(name);
 	print_tls(name);
-	CHECK(IN(&tls_init, MMAP) && IN(&tls_zero_l, MMAP) && IN(&tls_al64, MMAP),
+	CHECK(IN_T(&tls_init) && IN_T(&tls_zero_l) && IN_T(&tls_al64),
 		"%s TLS outside the mmap region", name);
-	CHECK(IN(pthread_self(), MMAP), "%s TCB outside the mmap region", name);
+	CHECK(IN_T(pthread_self()) && IN_T(&errno) && IN_T(&h_errno),
+		"%s TCB outside the mmap region", name);
 	int local;
-	CHECK(IN(&local, MMAP), "%s stack outside the mmap region", name);
+	CHECK(IN_T(&local), "%s stack outside the mmap region", name);
+	CHECK(canary_user(name) == (int)strlen(name), "canary_user in %s", name);
+	check_canary(name);
 	tls_init = 7;
 	tls_zero_l = 99;
 	void *p = malloc(100);
@@ -224,20 +268,90 @@ static void *mt_stress(void *arg)
 
 static void noop(void) {}
 
-int main(int argc, char **argv)
+/* argv, environ, auxv strings: fixed addresses, kernel-like layout (unimig_layout.h). */
+static __attribute__((noinline)) void check_args(int argc, char **argv, char **envp)
 {
-	(void)argc;
+	size_t envc = 0;
+	while (environ[envc]) envc++;
+	printf("argc=%d argv=%p environ=%p envp=%p\n", argc, (void *)argv, (void *)environ,
+		(void *)envp);
+	CHECK((uintptr_t)argv == UNIMIG_MAIN_ARGS + sizeof(long), "argv at %p", (void *)argv);
+	CHECK(*((long *)argv - 1) == argc, "argc word before argv");
+	CHECK(environ == argv + argc + 1 && envp == environ, "environ follows argv");
+	CHECK(argv[argc] == 0, "argv[argc] == NULL");
+	char *expect = (char *)(environ + envc + 1) + 2 * sizeof(size_t) * UNIMIG_MAIN_AUXV_SLOTS;
+	CHECK(argc == 0 || argv[0] == expect, "argv[0] right after the fixed-size auxv");
+	for (int i = 0; i < argc; i++) {
+		printf("argv[%d]=%p \"%s\"\n", i, (void *)argv[i], argv[i]);
+		CHECK(IN(argv[i], MSTACK) && argv[i] == expect, "argv[%d] contiguous", i);
+		expect = argv[i] + strlen(argv[i]) + 1;
+	}
+	for (size_t i = 0; i < envc; i++) {
+		printf("environ[%zu]=%p \"%s\"\n", i, (void *)environ[i], environ[i]);
+		CHECK(IN(environ[i], MSTACK) && environ[i] == expect, "environ[%zu] contiguous", i);
+		expect = environ[i] + strlen(environ[i]) + 1;
+	}
+	CHECK(!strcmp(getenv("A") ? getenv("A") : "", "1"), "getenv(A)");
+	/* auxv: the array follows environ; AT_RANDOM's bytes come first after the strings */
+	size_t *auxv = (size_t *)(environ + envc + 1);
+	void *rnd16 = (void *)getauxval(AT_RANDOM);
+	const char *execfn = (const char *)getauxval(AT_EXECFN);
+	printf("AT_RANDOM=%p AT_EXECFN=%p\n", rnd16, (void *)execfn);
+	CHECK(rnd16 == (void *)(((uintptr_t)expect + 15) & ~(uintptr_t)15), "AT_RANDOM after the strings");
+	CHECK(execfn == (char *)rnd16 + 16, "AT_EXECFN after AT_RANDOM");
+	int seen_phdr = 0;
+	for (size_t i = 0; auxv[i]; i += 2) if (auxv[i] == AT_PHDR) seen_phdr = 1;
+	CHECK(seen_phdr && getauxval(AT_PHDR) != 0, "auxv copied");
+	extern char *__progname, *__progname_full;
+	CHECK(argc == 0 || __progname_full == argv[0], "__progname_full moved");
+	CHECK(IN(__progname, MSTACK), "__progname moved");
+	printf("__progname=\"%s\" at argv[0]+%ld\n", __progname, argc ? (long)(__progname - argv[0]) : -1L);
+}
+
+static __attribute__((noinline)) void check_main_stack(void *local)
+{
+	struct rlimit rl;
+	size_t want = UNIMIG_MAIN_STACK_DEFAULT;
+	if (getrlimit(RLIMIT_STACK, &rl) == 0)
+		want = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= UNIMIG_MAIN_STACK_MAX ?
+			UNIMIG_MAIN_STACK_MAX : rl.rlim_cur < UNIMIG_MAIN_STACK_MIN ?
+			UNIMIG_MAIN_STACK_MIN : (rl.rlim_cur + 4095) & ~(size_t)4095;
+	fprintf(stderr, "(not compared) &local in main %p\n", local);
+	CHECK((uintptr_t)local < UNIMIG_MAIN_STACK_TOP && (uintptr_t)local >= UNIMIG_MAIN_STACK_TOP - 4096,
+		"local in main %p not at the top of the main stack", local);
+	pthread_attr_t at;
+	void *addr;
+	size_t size, guard;
+	CHECK(pthread_getattr_np(pthread_self(), &at) == 0, "pthread_getattr_np");
+	pthread_attr_getstack(&at, &addr, &size);
+	pthread_attr_getguardsize(&at, &guard);
+	printf("main stack: [%p, %p) guard %#zx (size %s)\n", addr, (void *)((char *)addr + size),
+		guard, size == want ? "= RLIMIT_STACK, clamped" : "WRONG");
+	CHECK((uintptr_t)addr + size == UNIMIG_MAIN_STACK_TOP && size == want, "main stack size %#zx", size);
+	/* deep recursion well inside the stack works */
+	volatile char big[256 << 10];
+	big[0] = 1;
+	big[sizeof big - 1] = 2;
+	CHECK(big[0] + big[sizeof big - 1] == 3 && IN(big, MSTACK), "256 KiB local");
+}
+
+int main(int argc, char **argv, char **envp)
+{
 	int local;
-	fprintf(stderr, "(not compared) stack %p\n", (void *)&local);
-	printf("layout: tls main block %#lx, mmap %#lx, heap %#lx\n", UNIMIG_TLS_MAIN_BLOCK,
-		UNIMIG_MMAP_BASE, UNIMIG_HEAP_BASE);
+	printf("layout: tls main block %#lx, mmap %#lx, heap %#lx, main stack top %#lx\n",
+		UNIMIG_TLS_MAIN_BLOCK, UNIMIG_MMAP_BASE, UNIMIG_HEAP_BASE, UNIMIG_MAIN_STACK_TOP);
+	check_args(argc, argv, envp);
+	check_main_stack(&local);
+	CHECK(canary_user("main") == 4, "canary_user in main");
+	check_canary("main");
 
 	/* --- TLS, main thread --- */
 	check_tls_values("main");
 	print_tls("main");
 	CHECK(IN(&tls_init, TLS) && IN(tls_arr, TLS) && IN(tls_zero, TLS) && IN(&tls_zero_l, TLS)
 		&& IN(&tls_al64, TLS), "main TLS outside the TLS region");
-	CHECK(IN(pthread_self(), TLS) && IN(&errno, TLS), "main TCB outside the TLS region");
+	CHECK(IN(pthread_self(), TLS) && IN(&errno, TLS) && IN(&h_errno, TLS),
+		"main TCB outside the TLS region");
 	uintptr_t lo = (uintptr_t)&tls_init;
 	if ((uintptr_t)tls_arr < lo) lo = (uintptr_t)tls_arr;
 	if ((uintptr_t)&tls_al64 < lo) lo = (uintptr_t)&tls_al64;
@@ -252,6 +366,20 @@ int main(int argc, char **argv)
 		snprintf(name, sizeof name, "thread%d", k);
 		CHECK(pthread_create(&t, 0, thread_main, name) == 0, "pthread_create");
 		pthread_join(t, 0);
+	}
+	/* a thread on a caller-provided stack (musl puts its TLS and descriptor at the top of it:
+	 * another alignment of __copy_tls's area) */
+	{
+		pthread_t t;
+		pthread_attr_t sa;
+		size_t ssz = 256 << 10;
+		char *stk = aligned_alloc(4096, ssz);
+		pthread_attr_init(&sa);
+		pthread_attr_setstack(&sa, stk + 16, ssz - 16 - 4096 - 48); /* top 16- not 64-aligned */
+		CHECK(pthread_create(&t, &sa, thread_main, "thread-userstack") == 0, "pthread_create user stack");
+		pthread_join(t, 0);
+		CHECK((uintptr_t)t > (uintptr_t)stk && (uintptr_t)t < (uintptr_t)stk + ssz, "user-stack descriptor");
+		free(stk);
 	}
 	CHECK(tls_init == 1000 && tls_zero_l == 0, "main TLS changed by another thread");
 	tls_init = 42;
@@ -361,7 +489,7 @@ int main(int argc, char **argv)
 	munmap(m5, 16 << 20);
 	munmap(blocker, 4096);
 	munmap(m3, 4096);
-	int fd = open(argv[0], O_RDONLY);
+	int fd = open((const char *)getauxval(AT_EXECFN), O_RDONLY);
 	char *fm = mmap(0, 4096, PROT_READ, MAP_PRIVATE, fd, 0);
 	printf("file mmap = %p first bytes %02x %02x %02x %02x\n", (void *)fm,
 		(unsigned char)fm[0], (unsigned char)fm[1], (unsigned char)fm[2], (unsigned char)fm[3]);

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # unimig runtime tests. Builds libunimig_rt.a (make, into $OUT), then tests/rt_test.c for
 # x86-64 and AArch64, runs x86-64 natively twice (ASLR differs between runs) and AArch64 under
-# qemu-aarch64 twice. Passes only if every run passes its own checks (addresses inside the
-# documented regions, data intact) AND all four stdouts are byte-identical. Also checks that
-# no musl member the runtime replaces was linked. Exits non-zero on any failure.
+# qemu-aarch64 twice, each as `env -i A=1 B=2 ./rt_test one "two words" ""` (same argv[0],
+# argument and environment strings everywhere). Passes only if every run passes its own checks
+# (addresses inside the documented regions, data intact) AND all four stdouts are
+# byte-identical AND each ISA's two stderrs (the stack address in main) are identical. Also
+# checks that no musl member the runtime replaces was linked. Exits non-zero on any failure.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 rtdir=$(dirname "$here")
@@ -15,17 +17,16 @@ note() { printf '%s\n' "$*"; }
 bad() { printf 'FAIL: %s\n' "$*"; fail=1; }
 
 
-# SYSROOTS=<dir>: use <dir>/<triple>/{include,lib} (as assembled by sysroots/assemble.sh);
-# default: Debian's musl-dev and GCC 12's libgcc.a.
-SYSROOTS=${SYSROOTS:-}
-sysinc() { if [ -n "$SYSROOTS" ]; then echo "$SYSROOTS/$1/include"; else echo "/usr/include/$1"; fi; }
-syslib() { if [ -n "$SYSROOTS" ]; then echo "$SYSROOTS/$1/lib"; else echo "/usr/lib/$1"; fi; }
-libgcc() {
-  if [ -n "$SYSROOTS" ] && [ -f "$SYSROOTS/$1-linux-musl/lib/libgcc.a" ]; then
-    echo "$SYSROOTS/$1-linux-musl/lib/libgcc.a"
-  elif [ "$1" = aarch64 ]; then echo /usr/lib/gcc-cross/aarch64-linux-gnu/12/libgcc.a
-  else echo /usr/lib/gcc/x86_64-linux-gnu/12/libgcc.a; fi
-}
+# SYSROOTS=<dir>: use <dir>/<triple>/{include,lib} as assembled by sysroots/assemble.sh (the
+# runtime needs that patched musl); default: this tree's build/stage/lib/unimig/sysroots.
+SYSROOTS=${SYSROOTS:-$(cd "$rtdir/../.." && pwd)/build/stage/lib/unimig/sysroots}
+for t in x86_64-linux-musl aarch64-linux-musl; do
+  [ -f "$SYSROOTS/$t/lib/libc.a" ] ||
+    { echo "FAIL: $SYSROOTS/$t/lib/libc.a not found: run \`make sysroots\` at the top level"; exit 1; }
+done
+sysinc() { echo "$SYSROOTS/$1/include"; }
+syslib() { echo "$SYSROOTS/$1/lib"; }
+libgcc() { echo "$SYSROOTS/$1-linux-musl/lib/libgcc.a"; }
 
 make -s -C "$rtdir" OUT="$OUT" SYSROOTS="$SYSROOTS" || { echo "FAIL: runtime build"; exit 1; }
 flags=(-fsigned-char -ffp-contract=off -ffunction-sections -fdata-sections -fno-common
@@ -39,7 +40,7 @@ for isa in x86_64 aarch64; do
   lib=$(syslib $t)
   inc=$(sysinc $t)
   extra=$(libgcc $isa)
-  clang-19 --target=$t -nostdlibinc -isystem "$inc" \
+  clang-19 --target=$t -nostdlibinc -isystem "$inc" -fstack-protector-strong \
     -I"$rtdir/include" "${flags[@]}" -c "$here/rt_test.c" -o "$work/rt_test.$isa.o" \
     || { bad "compile rt_test for $isa"; continue; }
   ld.lld-19 -static -u unimig_rt_version -o "$work/rt_test.$isa" --why-extract="$work/why.$isa" \
@@ -67,6 +68,18 @@ for isa in x86_64 aarch64; do
   else
     bad "$isa: wrong link order failed for an unexpected reason"; head -3 "$work/link_order_wrong.$isa.err"
   fi
+  # the patched libc.a alone (no runtime) is still a working libc
+  clang-19 --target=$t -nostdlibinc -isystem "$inc" "${flags[@]}" -c "$here/standalone.c" \
+    -o "$work/standalone.$isa.o" &&
+  ld.lld-19 -static -o "$work/standalone.$isa" "$lib/crt1.o" "$lib/crti.o" \
+    "$work/standalone.$isa.o" "$lib/libc.a" $extra "$lib/crtn.o" || bad "link standalone for $isa"
+done
+
+for isa in x86_64 aarch64; do
+  [ -x "$work/standalone.$isa" ] || continue
+  if [ $isa = x86_64 ]; then out=$("$work/standalone.$isa"); else out=$("$QEMU" "$work/standalone.$isa"); fi
+  [ "$out" = "standalone: ok" ] && note "ok: $isa: the patched libc.a works without the runtime" \
+    || bad "$isa: the patched libc.a without the runtime: ${out:-crashed}"
 done
 
 if [ -x "$work/link_order.x86_64" ]; then
@@ -91,13 +104,19 @@ run() { # name cmd...
   fi
 }
 
+# Same argv[0] ("./rt_test"), arguments and environment on every run.
+args=(one "two words" "")
+mkdir -p "$work/native"
+ln -sf ../rt_test.x86_64 "$work/native/rt_test"
 if [ -x "$work/rt_test.x86_64" ]; then
-  run native1 "$work/rt_test.x86_64"
-  run native2 "$work/rt_test.x86_64"
+  run native1 env -C "$work/native" -i A=1 B=2 ./rt_test "${args[@]}"
+  run native2 env -C "$work/native" -i A=1 B=2 ./rt_test "${args[@]}"
 fi
+# qemu-user 7.2 hands its own environment to the guest in reverse order (it builds a list by
+# prepending); give it B=2 A=1 so that the guest sees A=1 B=2 like the native runs.
 if [ -x "$work/rt_test.aarch64" ]; then
-  run qemu1 "$QEMU" "$work/rt_test.aarch64"
-  run qemu2 "$QEMU" "$work/rt_test.aarch64"
+  run qemu1 env -C "$work" -i B=2 A=1 "$QEMU" -0 ./rt_test "$work/rt_test.aarch64" "${args[@]}"
+  run qemu2 env -C "$work" -i B=2 A=1 "$QEMU" -0 ./rt_test "$work/rt_test.aarch64" "${args[@]}"
 fi
 
 for n in native2 qemu1 qemu2; do
@@ -112,13 +131,16 @@ for n in native2 qemu1 qemu2; do
     bad "missing output for $n"
   fi
 done
-if [ -f "$work/native1.err" ] && [ -f "$work/native2.err" ]; then
-  if cmp -s "$work/native1.err" "$work/native2.err"; then
-    note "note: kernel-chosen stack identical in both native runs (ASLR off?: $(cat /proc/sys/kernel/randomize_va_space))"
+# stderr: the address of a local in main, in the fixed main stack; the same in every run of
+# one ISA (ASLR: $(cat /proc/sys/kernel/randomize_va_space)), possibly not across ISAs.
+for pair in "native1 native2" "qemu1 qemu2"; do
+  set -- $pair
+  if [ -f "$work/$1.err" ] && [ -f "$work/$2.err" ] && cmp -s "$work/$1.err" "$work/$2.err"; then
+    note "ok: $1 and $2 stderr (stack address in main) identical: $(grep -o '0x[0-9a-f]*' "$work/$1.err" | head -1)"
   else
-    note "ok: ASLR active (kernel-chosen stack differs between native runs)"
+    bad "$1 and $2 stderr differ:"; diff "$work/$1.err" "$work/$2.err" | head -10
   fi
-fi
+done
 
 if [ $fail -eq 0 ]; then
   if [ -z "${WORK:-}" ] && [ -z "${KEEP:-}" ]; then
