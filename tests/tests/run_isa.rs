@@ -121,3 +121,53 @@ fn stdin_and_exit_status_pass_through() {
         assert_eq!(x86.stderr, b"20000 lines\n");
     }
 }
+
+/// The environment reaches the program in the order it was given, on both ISAs (qemu-user
+/// reverses it unless `unimig run` compensates). Started through `env -i` because std's
+/// `Command` sorts variables it sets.
+#[test]
+fn environment_order_passes_through() {
+    let _t = Timer::start("run-isa-env");
+    let tmp = temp_dir("env");
+    let src = "#include <stdio.h>\nextern char **environ;\n\
+               int main(void) { for (char **e = environ; *e; e++) puts(*e); return 0; }\n";
+    fs::write(tmp.path().join("env.c"), src).unwrap();
+    let app = tmp.path().join("env");
+    check(
+        command(cc())
+            .arg(tmp.path().join("env.c"))
+            .arg("-o")
+            .arg(&app),
+    );
+    let vars = ["ZED=1", "ALPHA=2", "MIDDLE=3", "BETA=4"];
+    let path = format!("PATH={}", path_with_stage().to_string_lossy());
+    let prefix = format!("UNIMIG_PREFIX={}", prefix().display());
+    let expected: String = [path.as_str(), prefix.as_str()]
+        .iter()
+        .chain(vars.iter())
+        .map(|v| format!("{v}\n"))
+        .collect();
+    let mut native = std::process::Command::new("env");
+    native
+        .arg("-i")
+        .arg(&path)
+        .arg(&prefix)
+        .args(vars)
+        .arg(&app);
+    let mut aarch64 = std::process::Command::new("env");
+    aarch64
+        .arg("-i")
+        .arg(&path)
+        .arg(&prefix)
+        .args(vars)
+        .arg(tool("unimig"))
+        .args(["run", "--isa", "aarch64"])
+        .arg(&app);
+    for (what, mut cmd) in [
+        ("natively", native),
+        ("via unimig run --isa aarch64", aarch64),
+    ] {
+        let out = run(&mut cmd);
+        assert_expected(what, &out, expected.as_bytes(), b"", 0);
+    }
+}

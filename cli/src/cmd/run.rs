@@ -69,12 +69,22 @@ pub fn run(args: Args) -> Result<(), Failure> {
             let image = fat.aarch64_image()?;
             let qemu = qemu_aarch64().map_err(|e| Failure::with_code(CANNOT_START, e))?;
             let memfd = image_memfd(image)?;
-            let err = Command::new(&qemu)
-                .arg("-0")
-                .arg(&args.app)
-                .arg(format!("/proc/self/fd/{}", memfd.as_raw_fd()))
-                .args(&args.args)
-                .exec();
+            let mut argv: Vec<OsString> = vec![qemu.clone().into(), "-0".into(), args.app.clone()];
+            argv.push(format!("/proc/self/fd/{}", memfd.as_raw_fd()).into());
+            argv.extend(args.args.iter().cloned());
+            // qemu-user 7.2 hands its environment to the guest in reverse order; give it ours
+            // reversed so the program sees `environ` in the order it would natively (the order
+            // is observable, and the runtime copies it to a fixed address).
+            let mut environment: Vec<OsString> = std::env::vars_os()
+                .map(|(key, value)| {
+                    let mut entry = key;
+                    entry.push("=");
+                    entry.push(value);
+                    entry
+                })
+                .collect();
+            environment.reverse();
+            let err = execve(&qemu, &argv, &environment);
             return Err(Failure::with_code(
                 CANNOT_START,
                 anyhow!(err).context(format!("cannot execute {}", qemu.display())),
@@ -113,6 +123,32 @@ fn locate(app: &OsString) -> Result<PathBuf, Failure> {
             ),
         )
     })
+}
+
+/// `execve(2)` with exactly this argv and environment, in this order (std's `Command` sorts the
+/// environment by name). Returns only on failure.
+fn execve(program: &Path, argv: &[OsString], environment: &[OsString]) -> std::io::Error {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let c = |s: &std::ffi::OsStr| CString::new(s.as_bytes());
+    let (Ok(program), Ok(argv), Ok(environment)) = (
+        c(program.as_os_str()),
+        argv.iter().map(|a| c(a)).collect::<Result<Vec<_>, _>>(),
+        environment
+            .iter()
+            .map(|e| c(e))
+            .collect::<Result<Vec<_>, _>>(),
+    ) else {
+        return std::io::Error::new(std::io::ErrorKind::InvalidInput, "NUL byte in an argument");
+    };
+    let mut argv_ptrs: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
+    argv_ptrs.push(std::ptr::null());
+    let mut env_ptrs: Vec<*const libc::c_char> = environment.iter().map(|e| e.as_ptr()).collect();
+    env_ptrs.push(std::ptr::null());
+    // SAFETY: NUL-terminated strings and NULL-terminated arrays that outlive the call; execve
+    // returns only on failure.
+    unsafe { libc::execve(program.as_ptr(), argv_ptrs.as_ptr(), env_ptrs.as_ptr()) };
+    std::io::Error::last_os_error()
 }
 
 /// A memfd holding `image`, inherited across exec (no `MFD_CLOEXEC`).
