@@ -73,6 +73,8 @@ pub enum Kind {
     /// The link step only; clang counts it as an input (`-l`, `-Wl,`, ...).
     LinkInput,
     EmitLlvm,
+    /// unimig's own options: read by unimig-cc (`pipeline_flags`), never given to clang.
+    Unimig,
     /// Accepted and ignored.
     Dropped,
     /// `--`: the arguments after it are inputs.
@@ -260,6 +262,7 @@ impl Invocation {
         }) {
             bail!("{message}");
         }
+        crate::pipeline_flags::settings(self)?;
         if !matches!(self.mode, Mode::Assembly | Mode::Object | Mode::Link) {
             return Ok(());
         }
@@ -331,13 +334,14 @@ impl Invocation {
             return self
                 .args
                 .iter()
+                .filter(|a| a.kind != Kind::Unimig)
                 .flat_map(|a| a.tokens.iter().cloned())
                 .collect();
         }
         let mut out = Vec::new();
         for arg in &self.args {
             match &arg.kind {
-                Kind::Dropped | Kind::EndOfOptions => {}
+                Kind::Dropped | Kind::Unimig | Kind::EndOfOptions => {}
                 Kind::Input(input) => out.push(input.clang_path()),
                 _ => out.extend(arg.tokens.iter().cloned()),
             }
@@ -439,6 +443,7 @@ fn classify_option(
         Role::Verbose => Kind::Verbose,
         Role::DryRun => Kind::DryRun,
         Role::EmitLlvm => Kind::EmitLlvm,
+        Role::Unimig => Kind::Unimig,
         Role::Dropped => Kind::Dropped,
         Role::Rejected(refusal) => Kind::Rejected(refusal.message(&flag)),
         Role::PreprocessorPassthrough => classify_wp(&value),

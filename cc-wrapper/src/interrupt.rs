@@ -3,8 +3,10 @@
 //! Once unimig-cc has temporary files (the `-c` and link modes), SIGINT, SIGTERM and SIGHUP
 //! are only recorded. A Ctrl-C reaches the clang children too (same process group), so they
 //! stop and unimig-cc unwinds normally, removing its files; then [`reraise`] ends unimig-cc by
-//! the same signal, so `make` sees an interrupted compiler, not a failed one. The handlers are
-//! installed after standard input has been read, so an interrupted read still interrupts.
+//! the same signal, so `make` sees an interrupted compiler, not a failed one. The in-process
+//! back end cannot be stopped half-way; a signal that arrives while it runs takes effect when it
+//! returns (one file's code generation later). The handlers are installed after standard input
+//! has been read, so an interrupted read still interrupts.
 
 use std::sync::atomic::{AtomicI32, Ordering};
 

@@ -8,9 +8,14 @@
 //!   `-print-prog-name=ld` names `ld.unimig` (libtool then builds static libraries only).
 //! * `-E`, `-M`/`-MM` (without `-MD`/`-MMD`), `-fsyntax-only`: one host clang run with the
 //!   host compile's flags.
-//! * `-S`: host assembly only (`-S -emit-llvm`: host IR).
-//! * `-c`: each C input is compiled for both ISAs (two concurrent clang runs with identical user
-//!   flags) and the aarch64 object is embedded in the host object (a fat object,
+//! * `-S`: host assembly only (`-S -emit-llvm`: host IR), from one plain clang run: clang's own
+//!   (target-aware) middle end and back end, not unimig's pipeline, so it may differ from the
+//!   code in the fat object.
+//! * `-c`: each C input is compiled for both ISAs: clang's front end twice, concurrently, with
+//!   identical user flags and `-emit-llvm -Xclang -disable-llvm-passes` (`frontend.rs`), then
+//!   unimig's in-process LLVM pipeline on both bitcode files, concurrently (`pipeline.rs`:
+//!   target-neutral middle end, string literals laid out alike, optional instrumentation, code
+//!   generation), and the aarch64 object is embedded in the host object (a fat object,
 //!   docs/formats.md). Objects and libraries given with `-c` are unused, as with clang.
 //! * Otherwise, linking: C inputs become fat objects, then clang links with `ld.unimig`. As in
 //!   clang, `-l`, `-Wl,`, `-Xlinker`, `-z` and `-e` count as inputs (`cc -Wl,--version`).
@@ -26,9 +31,16 @@
 //!   (`-Ofast` implies `-ffast-math`; it is allowed, and FP contraction still stays off), `-g*`,
 //!   `-W*`, `-w`, `-D`/`-U`/`-I`/`-include`/`-imacros`/`-isystem`/`-iquote`/`-idirafter`,
 //!   `-x c`, `-f*`, `-Xclang`, `-mllvm`, `-Wa,`, `-Wp,`, `-pthread`, and the ISA-neutral
-//!   `-momit-leaf-frame-pointer`/`-mno-omit-leaf-frame-pointer`.
-//! * Both compiles write into a temporary directory, so outputs clang derives from `-o`
-//!   (`-save-temps=obj`, `-ftime-trace`) land there and are lost.
+//!   `-momit-leaf-frame-pointer`/`-mno-omit-leaf-frame-pointer`. The in-process back end
+//!   follows what the front end puts into the IR (debug info, frame pointers, stack
+//!   protectors, `-fno-builtin`, `-fno-inline`, ...) and reads the `-O` level, the loop
+//!   vectoriser and unrolling flags and `-mllvm` itself; what it does not honour (`-gz`,
+//!   `-Wa,`, profile use, ...) is listed in `pipeline_flags.rs`.
+//! * unimig's own, never given to clang: `-funimig-points=none|entry|loops|all` (default
+//!   `none`), `-funimig-poll-period=N` (64), `-funimig-stackmaps`/`-fno-unimig-stackmaps`
+//!   (default off); see `pipeline_flags.rs`.
+//! * Both front ends write their bitcode to a pipe (`-o -`), so outputs clang derives from `-o`
+//!   (`-save-temps=obj`, `-ftime-trace`) do not land next to the object.
 //! * Host compile only: the dependency-file options `-MD -MMD -MF -MT -MQ -MP -MG -MV -MJ` and
 //!   `-Wp,-M...` (the `.d` file is written once and names the real output); `-save-temps*` and
 //!   `--serialize-diagnostics` (the two compiles would write the same files); `-fcf-protection`
@@ -56,23 +68,29 @@
 //!     Objective-C, headers (PCH), LLVM IR, `-x` with such a language.
 //!
 //! # Diagnostics and exit status
-//! clang's diagnostics are shown as clang prints them (see `compile.rs` for the aarch64 half);
+//! clang's diagnostics are shown as clang prints them (see `frontend.rs` for the aarch64 half);
 //! a failed clang run gives its exit code; unimig-cc's own errors, `unimig-cc: error: ...`,
-//! give 1, as does a clang killed by a signal. `-v` shows the commands run and passes `-v` to
-//! clang; `-###` shows them without running. `UNIMIG_KEEP_TEMPS=1` keeps the temporary files,
-//! which are removed on Ctrl-C too (see `interrupt.rs`).
+//! give 1, as does a clang killed by a signal. A failure in the back end is `unimig-cc: error:
+//! FILE: <step> for <isa>: <LLVM's message>` (LLVM's fatal errors too), its warnings
+//! `unimig-cc: warning: FILE: ...`. `-v` shows the commands run and the back end's settings and
+//! passes `-v` to clang; `-###` shows them without running. `UNIMIG_KEEP_TEMPS=1` keeps the
+//! temporary files (with the bitcode and both objects), which are removed on Ctrl-C too (see
+//! `interrupt.rs`).
 
 mod args;
 mod compile;
 mod deps;
 mod embed;
 mod exec;
+mod frontend;
 mod interrupt;
 mod link;
 mod object;
 mod options;
 mod output;
 mod passthrough;
+mod pipeline;
+mod pipeline_flags;
 mod response;
 mod scratch;
 mod toolchain;

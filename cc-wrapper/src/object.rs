@@ -36,7 +36,19 @@ fn build(
     dest: &Destination,
     dry_run: bool,
 ) -> Result<()> {
-    let fat = match compiler.fat_object(input, index) {
+    // A fatal LLVM error ends the process at once; it removes a stale object as failures do.
+    let stale = match dest {
+        Destination::File(path) if !dry_run => Some(path.as_path()),
+        _ => None,
+    };
+    if let Some(path) = stale {
+        crate::pipeline::remove_on_fatal_error(path);
+    }
+    let fat = compiler.fat_object(input, index);
+    if let Some(path) = stale {
+        crate::pipeline::keep_on_fatal_error(path);
+    }
+    let fat = match fat {
         Ok(fat) => fat,
         Err(error) => {
             if !dry_run {

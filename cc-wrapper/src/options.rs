@@ -128,6 +128,8 @@ pub enum Role {
     PreprocessorPassthrough,
     /// `-Xclang X`: refused when X selects a target, otherwise a compile option.
     FrontendPassthrough,
+    /// unimig's own options (`-funimig-points=`, ...): read by unimig-cc, never given to clang.
+    Unimig,
     /// Accepted and ignored (see main.rs for why each one is safe).
     Dropped,
     /// Refused with a message.
@@ -259,6 +261,9 @@ pub const OPTIONS: &[Spec] = &[
     spec("--unwindlib=", J, Link),
     spec("-pthread", N, CompileAndLink),
     spec("-B", JoS, CompileAndLink),
+    // unimig's own (pipeline_flags.rs checks the names and values).
+    spec("-funimig-", J, Unimig),
+    spec("-fno-unimig-", J, Unimig),
     // Accepted and ignored.
     spec("-fPIC", N, Dropped),
     spec("-fpic", N, Dropped),
@@ -366,6 +371,8 @@ mod tests {
         assert_eq!(role("-includeconfig.h"), Some(Compile));
         assert_eq!(role("-static-pie"), Some(Dropped));
         assert_eq!(role("-static"), Some(Link));
+        assert_eq!(role("-funimig-points=all"), Some(Unimig));
+        assert_eq!(role("-fno-unimig-stackmaps"), Some(Unimig));
     }
 
     #[test]

@@ -25,10 +25,6 @@ impl Toolchain {
         self.installation.sysroot(isa)
     }
 
-    pub fn objcopy(&self) -> Result<PathBuf> {
-        LlvmTool::Objcopy.path()
-    }
-
     /// `PREFIX/bin/ld.unimig`, which links both ISAs and writes the fat executable.
     pub fn linker(&self) -> Result<PathBuf> {
         let path = self.installation.tool("ld.unimig");

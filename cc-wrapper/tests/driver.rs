@@ -439,7 +439,16 @@ fn temporary_files_are_removed_unless_kept() {
         stderr(&kept)
     );
     let kept_files = entries(&tmp.join(&kept_dirs[0]));
-    assert_eq!(kept_files, ["0-a.aarch64.o", "0-a.o", "0-a.x86_64.o"]);
+    assert_eq!(
+        kept_files,
+        [
+            "0-a.aarch64.bc",
+            "0-a.aarch64.o",
+            "0-a.o",
+            "0-a.x86_64.bc",
+            "0-a.x86_64.o"
+        ]
+    );
 }
 
 #[test]
@@ -454,4 +463,224 @@ fn the_linker_is_ld_unimig() {
         linker.canonicalize().unwrap(),
         stage().join("bin/ld.unimig").canonicalize().unwrap()
     );
+}
+
+/// The sections of `object` whose names start with `prefix`, with their alignments.
+fn sections(object: &[u8], prefix: &str) -> Vec<(String, u64)> {
+    let file = object::File::parse(object).unwrap();
+    let mut out: Vec<(String, u64)> = file
+        .sections()
+        .filter_map(|s| {
+            let name = s.name().ok()?;
+            name.starts_with(prefix)
+                .then(|| (name.to_string(), s.align()))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// x86-64's front end aligns constant arrays of 16 bytes or more to 16, so a long array
+/// initialiser used to land in `.rodata.str1.16` on x86-64 and among the other literals in
+/// `.rodata.str1.1` on AArch64, and ld.unimig refused the image. Now every literal has a section
+/// and a symbol of its own, with the same names on both ISAs, and the image links and checks.
+#[test]
+fn string_literals_get_their_own_sections_with_the_same_names() {
+    let source = "#include <stdio.h>\n#include <string.h>\nint main(void) {\n  const char str[] = \"[\\\"A\\\", {\\\"B\\\": \\\"C\\\", \\\"e\\\": false}, 1, null, \\\"foo\\\"]\";\n  printf(\"%zu %s %p\\n\", strlen(str), \"other literal\", (void *)\"x\");\n  return 0;\n}\n";
+    let dir = project(&[("l.c", source)]);
+    for level in ["-O0", "-O2"] {
+        assert_success(&run(dir.path(), &[level, "-c", "l.c"]));
+        let data = fs::read(dir.path().join("l.o")).unwrap();
+        let inner = check_fat_object(&data);
+        let (x86, a64) = (sections(&data, ".rodata"), sections(&inner, ".rodata"));
+        let names = |s: &[(String, u64)]| s.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+        assert_eq!(names(&x86), names(&a64), "{level}");
+        assert!(
+            !x86.iter().any(|(n, _)| n.starts_with(".rodata.str")),
+            "{level}: no mergeable literal sections: {x86:?}"
+        );
+        assert!(
+            x86.iter().any(|(n, _)| n.starts_with(".rodata..str.")),
+            "{x86:?}"
+        );
+        assert_success(&run(dir.path(), &[level, "l.c", "-o", "l"]));
+        let check = Command::new(stage().join("bin/unimig"))
+            .arg("check")
+            .arg(dir.path().join("l"))
+            .output()
+            .unwrap();
+        assert_success(&check);
+        let native = Command::new(dir.path().join("l")).output().unwrap();
+        let aarch64 = Command::new(stage().join("bin/unimig"))
+            .args(["run", "--isa", "aarch64"])
+            .arg(dir.path().join("l"))
+            .output()
+            .unwrap();
+        assert_eq!(
+            native.stdout, aarch64.stdout,
+            "{level}: same output, same address"
+        );
+        assert!(String::from_utf8_lossy(&native.stdout).starts_with("45 other literal 0x"));
+    }
+}
+
+#[test]
+fn instrumentation_options_reach_the_pipeline() {
+    let source = "#include <stdio.h>\nint work(int n) { int s = 0; for (int i = 0; i < n; i++) s += i % 7; return s; }\nint main(void) { printf(\"%d %f\\n\", work(1000), 0.5); return 0; }\n";
+    let dir = project(&[("i.c", source)]);
+    // Default: no instrumentation at all.
+    assert_success(&run(dir.path(), &["-O2", "-c", "i.c"]));
+    let plain = fs::read(dir.path().join("i.o")).unwrap();
+    assert!(sections(&plain, ".llvm_stackmaps").is_empty());
+    assert!(!object::File::parse(&plain[..])
+        .unwrap()
+        .symbols()
+        .any(|s| s.name().is_ok_and(|n| n.starts_with("__unimig_"))));
+    let instrumented = [
+        "-O2",
+        "-funimig-points=all",
+        "-funimig-poll-period=4",
+        "-funimig-stackmaps",
+    ];
+    assert_success(&run(
+        dir.path(),
+        &[&instrumented[..], &["-c", "i.c"]].concat(),
+    ));
+    let data = fs::read(dir.path().join("i.o")).unwrap();
+    let inner = check_fat_object(&data);
+    for object in [&data[..], &inner[..]] {
+        assert_eq!(sections(object, ".llvm_stackmaps").len(), 1);
+        // The migration point and the flag are defined weakly until the runtime has them.
+        assert!(defines(object, "__unimig_migration_point"));
+        assert!(defines(object, "__unimig_migrate_requested"));
+    }
+    // It links, runs the same on both ISAs, and the layout checks.
+    let app = dir.path().join("app");
+    let args = [&instrumented[..], &["i.c", "-o", "app"]].concat();
+    assert_success(&run(dir.path(), &args));
+    let check = Command::new(stage().join("bin/unimig"))
+        .arg("check")
+        .arg(&app)
+        .output()
+        .unwrap();
+    assert_success(&check);
+    let native = Command::new(&app).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&native.stdout), "2997 0.500000\n");
+    // The options are unimig-cc's own: clang never sees them, and bad values are refused.
+    assert_success(&run(dir.path(), &["-E", "-funimig-points=all", "i.c"]));
+    let output = run(dir.path(), &["-c", "-funimig-points=most", "i.c"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains(
+            "unimig-cc: error: invalid value 'most' in '-funimig-points=most' (expected none, entry, loops or all)"
+        ),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn verbose_shows_the_front_ends_and_the_back_end_settings() {
+    let dir = project(&[("a.c", "int a;\n")]);
+    let output = run(dir.path(), &["-###", "-O2", "-fno-vectorize", "-c", "a.c"]);
+    assert_success(&output);
+    let text = stderr(&output);
+    assert_eq!(
+        text.matches("\"-disable-llvm-passes\"").count(),
+        2,
+        "{text}"
+    );
+    assert!(
+        text.contains("in-process back end for x86_64 and aarch64: default<O2>, loop vectorizer off, SLP vectorizer on"),
+        "{text}"
+    );
+}
+
+/// An error in code generation (here the integrated assembler rejects an inline-asm statement,
+/// which the front end passes through) names the input, the step and the ISA; nothing is left.
+#[test]
+fn a_back_end_error_names_the_step_and_the_isa() {
+    let dir = project(&[
+        (
+            "asm.c",
+            "int f(void) { __asm__(\"frobnicate\"); return 0; }\n",
+        ),
+        ("asm.o", "stale"),
+    ]);
+    let output = run(dir.path(), &["-c", "asm.c", "-o", "asm.o"]);
+    assert_eq!(output.status.code(), Some(1));
+    let text = stderr(&output);
+    assert!(
+        text.contains("unimig-cc: error: asm.c: code generation for x86_64: <inline asm>:1:2: invalid instruction mnemonic 'frobnicate'"),
+        "{text}"
+    );
+    assert_eq!(entries(dir.path()), ["asm.c"]);
+}
+
+/// A fatal LLVM error (LLVM exits from inside) is reported the same way, and the stale object
+/// and the temporary files are removed all the same. A global register variable the AArch64
+/// back end does not allow is one (the front end accepts it).
+#[test]
+fn a_fatal_llvm_error_is_reported_and_cleaned_up() {
+    let source = "#ifdef __aarch64__\nregister long v __asm__(\"x20\");\n#else\nregister long v __asm__(\"rsp\");\n#endif\nlong f(void) { return v; }\n";
+    let dir = project(&[("fatal.c", source), ("fatal.o", "stale")]);
+    let tmp = dir.path().join("tmp");
+    fs::create_dir(&tmp).unwrap();
+    let output = cc(dir.path())
+        .env("TMPDIR", &tmp)
+        .args(["-c", "fatal.c", "-o", "fatal.o"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let text = stderr(&output);
+    assert!(
+        text.contains("unimig-cc: error: fatal.c: code generation for aarch64: LLVM ERROR: Invalid register name \"x20\"."),
+        "{text}"
+    );
+    assert_eq!(entries(dir.path()), ["fatal.c", "tmp"]);
+    assert!(entries(&tmp).is_empty(), "left behind: {:?}", entries(&tmp));
+}
+
+/// What clang's back end takes from flags reaches ours: debug info, frame pointers, stack
+/// protectors, `-fno-builtin` (no printf -> puts), `-mllvm`.
+#[test]
+fn back_end_flags_are_honoured() {
+    let source = "#include <stdio.h>\n#include <string.h>\nint leaf(int a) { return a + 1; }\nint f(const char *s) { char buf[64]; strcpy(buf, s); printf(\"hello\\n\"); return leaf((int)strlen(buf)); }\n";
+    let dir = project(&[("f.c", source)]);
+    let build = |args: &[&str]| -> [Vec<u8>; 2] {
+        assert_success(&run(dir.path(), &[args, &["-c", "f.c"]].concat()));
+        let data = fs::read(dir.path().join("f.o")).unwrap();
+        let inner = check_fat_object(&data);
+        [data, inner]
+    };
+    let undefined = |object: &[u8], name: &str| {
+        object::File::parse(object)
+            .unwrap()
+            .symbols()
+            .any(|s| s.is_undefined() && s.name() == Ok(name))
+    };
+    for object in build(&["-O2"]) {
+        assert!(undefined(&object, "puts") && sections(&object, ".debug_info").is_empty());
+    }
+    for object in build(&["-O2", "-fno-builtin"]) {
+        assert!(undefined(&object, "printf") && !undefined(&object, "puts"));
+    }
+    for object in build(&["-O2", "-g"]) {
+        assert_eq!(sections(&object, ".debug_info").len(), 1);
+    }
+    for object in build(&["-O2", "-fstack-protector-all"]) {
+        assert!(undefined(&object, "__stack_chk_fail"));
+    }
+    let [x86, _] = build(&["-O2", "-fno-omit-frame-pointer"]);
+    let leaf = |object: &[u8]| {
+        let file = object::File::parse(object).unwrap();
+        let section = file.section_by_name(".text.leaf").unwrap();
+        section.data().unwrap().to_vec()
+    };
+    assert!(leaf(&x86).starts_with(&[0x55]), "push %rbp");
+    let [x86, _] = build(&["-O2"]);
+    assert!(!leaf(&x86).starts_with(&[0x55]));
+    build(&["-O2", "-mllvm", "-inline-threshold=0"]);
+    let output = run(dir.path(), &["-c", "-mllvm", "-no-such-option", "f.c"]);
+    assert_eq!(output.status.code(), Some(1));
 }

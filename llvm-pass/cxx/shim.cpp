@@ -6,6 +6,8 @@
 #include "llvm/IR/Function.h"
 #include "llvm/IR/GlobalValue.h"
 #include "llvm/IR/Instructions.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/raw_ostream.h"
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/Transforms/Utils/Local.h"
 
@@ -81,6 +83,19 @@ void unimig_set_dso_local(LLVMValueRef global) {
 // code (e.g. musl's `isdigit` macro at -O0) would give a record on one ISA only.
 int unimig_remove_unreachable_blocks(LLVMValueRef fn) {
   return removeUnreachableBlocks(*unwrap<Function>(fn)) ? 1 : 0;
+}
+
+// Parses LLVM's command-line options (what clang's -mllvm sets) like LLVMParseCommandLineOptions,
+// but reports a bad option instead of exiting the process: returns 0, or 1 with the message in
+// *error (free it with LLVMDisposeMessage).
+int unimig_parse_llvm_options(int argc, const char *const *argv, char **error) {
+  std::string text;
+  raw_string_ostream out(text);
+  if (cl::ParseCommandLineOptions(argc, argv, "", &out))
+    return 0;
+  out.flush();
+  *error = LLVMCreateMessage(text.c_str());
+  return 1;
 }
 
 }  // extern "C"

@@ -356,9 +356,31 @@ impl<'a> Instrumenter<'a> {
                     LLVMFunctionType(LLVMVoidTypeInContext(self.ctx), std::ptr::null_mut(), 0, 0);
                 f = LLVMAddFunction(self.m, name.as_ptr(), ty);
                 llvm::unimig_set_dso_local(f);
+                if self.opts.define_migration_point_weak {
+                    self.define_weak_no_op(f, &name);
+                }
             }
             self.mp_fn = Some(f);
             f
+        }
+    }
+
+    /// Gives `f` (`void f(void)`, named `name`) the body `ret void`, weak in a comdat of its
+    /// name: every object that calls it carries one copy, the linker keeps one, and a strong
+    /// definition (the runtime's) wins. It is not instrumented (a `__unimig_` function).
+    fn define_weak_no_op(&self, f: LLVMValueRef, name: &std::ffi::CStr) {
+        unsafe {
+            let entry = LLVMAppendBasicBlockInContext(self.ctx, f, c"entry".as_ptr());
+            let b = Builder::new(self.ctx);
+            b.at_end(entry);
+            LLVMBuildRetVoid(b.0);
+            LLVMSetLinkage(f, LLVMLinkage::LLVMWeakAnyLinkage);
+            let comdat = llvm_sys::comdat::LLVMGetOrInsertComdat(self.m, name.as_ptr());
+            llvm_sys::comdat::LLVMSetComdat(f, comdat);
+            for attr in ["nounwind", "noinline"] {
+                let a = LLVMCreateEnumAttribute(self.ctx, llvm::enum_attr_kind(attr), 0);
+                LLVMAddAttributeAtIndex(f, llvm_sys::LLVMAttributeFunctionIndex, a);
+            }
         }
     }
 

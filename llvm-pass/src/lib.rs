@@ -8,17 +8,21 @@
 //! 2. target-neutral middle end: `default<O<n>>` through the new pass manager with *no*
 //!    TargetMachine (so no target cost model: inlining, unrolling and vectorisation decide
 //!    the same way for both ISAs), keeping the module's triple for library-call knowledge;
-//! 3. instrumentation ([`instrument`]): migration points at function entries and loop
-//!    back-edges, and every call site turned into a `gc.statepoint` whose `"deopt"` operands are
-//!    the SSA values live across the call, in canonical order, with a canonical ID;
-//! 4. the LLVM verifier;
-//! 5. code generation for the ISA (static relocation model, small code model, function and
+//! 3. address-stable constants ([`constants`]): string literals and other private constants
+//!    become non-mergeable internal objects with sections and symbols of their own, so the
+//!    linker gives each the same address on both ISAs;
+//! 4. instrumentation ([`instrument`], if [`Options`] asks for it): migration points at
+//!    function entries and loop back-edges, and every call site turned into a `gc.statepoint`
+//!    whose `"deopt"` operands are the SSA values live across the call, in canonical order, with
+//!    a canonical ID;
+//! 5. the LLVM verifier;
+//! 6. code generation for the ISA (static relocation model, small code model, function and
 //!    data sections, `.init_array`), with `-use-registers-for-deopt-values=true` so live values
 //!    stay in callee-saved registers and each stackmap record's offset is the call's return
 //!    address.
 //!
-//! [`compile_pair`] does the same for both ISAs of one translation unit at once and leaves
-//! uninstrumented (on both) any function whose call sites or live-value sizes still differ
+//! [`compile_pair`] does the same for both ISAs of one translation unit at once (two threads)
+//! and leaves uninstrumented (on both) any function whose call sites or live-value sizes still differ
 //! between the ISAs' front-end IR (a function taking a `va_list`, in Lua 5.4's 34 files the
 //! only case). [`stackmap::stackmap_summary`] reads the records back for cross-ISA comparison.
 //!
@@ -31,6 +35,7 @@
 
 pub mod analysis;
 pub mod cfg;
+pub mod constants;
 pub mod ids;
 pub mod instrument;
 pub mod liveness;
@@ -38,44 +43,26 @@ mod llvm;
 pub mod pipeline;
 pub mod stackmap;
 
-pub use pipeline::{compile, compile_pair, compile_with_report, optimized_ir, Output, PairOutput};
+pub use pipeline::{
+    compile, compile_pair, compile_with_report, on_fatal_error, optimized_ir, set_llvm_options,
+    Output, PairOutput, Step, StepError,
+};
 pub use stackmap::stackmap_summary;
 
-/// The two ISAs unimig builds for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Isa {
-    X86_64,
-    Aarch64,
+pub use unimig_common::Isa;
+
+/// The triple clang-19 writes into a module for `isa` (`--target=x86_64-linux-musl` is
+/// normalised to `x86_64-unknown-linux-musl`); [`Isa::triple`] is the driver's short form.
+pub fn llvm_triple(isa: Isa) -> &'static str {
+    match isa {
+        Isa::X86_64 => "x86_64-unknown-linux-musl",
+        Isa::Aarch64 => "aarch64-unknown-linux-musl",
+    }
 }
 
-impl Isa {
-    pub const ALL: [Isa; 2] = [Isa::X86_64, Isa::Aarch64];
-
-    /// The triple unimig's front end uses (`--target=` of clang).
-    pub fn triple(self) -> &'static str {
-        match self {
-            Isa::X86_64 => "x86_64-unknown-linux-musl",
-            Isa::Aarch64 => "aarch64-unknown-linux-musl",
-        }
-    }
-
-    /// The short name used in clang's `--target=<name>-linux-musl`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Isa::X86_64 => "x86_64",
-            Isa::Aarch64 => "aarch64",
-        }
-    }
-
-    /// The ISA of a triple such as `x86_64-unknown-linux-musl`.
-    pub fn from_triple(triple: &str) -> Option<Isa> {
-        let arch = triple.split('-').next()?;
-        match arch {
-            "x86_64" | "amd64" => Some(Isa::X86_64),
-            "aarch64" | "arm64" => Some(Isa::Aarch64),
-            _ => None,
-        }
-    }
+/// The ISA of a module triple such as `x86_64-unknown-linux-musl`.
+pub fn isa_of_triple(triple: &str) -> Option<Isa> {
+    triple.split('-').next()?.parse().ok()
 }
 
 /// The user's optimisation level (`-O0` ... `-Oz`); selects the middle-end pipeline
@@ -142,6 +129,28 @@ pub enum MigrationPoints {
 }
 
 impl MigrationPoints {
+    pub const ALL: [MigrationPoints; 4] = [
+        MigrationPoints::None,
+        MigrationPoints::Entry,
+        MigrationPoints::Loops,
+        MigrationPoints::All,
+    ];
+
+    /// The name unimig-cc's `-funimig-points=` uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            MigrationPoints::None => "none",
+            MigrationPoints::Entry => "entry",
+            MigrationPoints::Loops => "loops",
+            MigrationPoints::All => "all",
+        }
+    }
+
+    /// The inverse of [`MigrationPoints::name`].
+    pub fn parse(name: &str) -> Option<MigrationPoints> {
+        Self::ALL.into_iter().find(|p| p.name() == name)
+    }
+
     pub fn entry(self) -> bool {
         matches!(self, MigrationPoints::Entry | MigrationPoints::All)
     }
@@ -181,6 +190,10 @@ pub struct Options {
     /// Define `__unimig_migrate_requested` as a weak `i32 0` in each module that polls it (the
     /// runtime's strong definition wins at link time). Off: only declare it.
     pub define_flag_weak: bool,
+    /// Define `__unimig_migration_point` as a weak function that returns at once in each module
+    /// that calls it, so instrumented programs link before the runtime provides it (its strong
+    /// definition then wins). Off: only declare it.
+    pub define_migration_point_weak: bool,
     /// Mixed into every call-site ID, so that functions of the same name in different
     /// translation units (static functions) get different IDs. Must be the same for both ISAs'
     /// compiles of one translation unit; `None` uses the module's source file name.
@@ -189,6 +202,12 @@ pub struct Options {
     /// Functions to leave uninstrumented ([`SkipReason::IsaDivergent`]);
     /// [`compile_pair`] fills it with the functions whose call sites differ between the ISAs.
     pub skip_functions: Vec<String>,
+    /// The loop vectoriser (clang's `-f[no-]vectorize`); `None`: clang's default for the level.
+    pub vectorize_loops: Option<bool>,
+    /// The SLP vectoriser (`-f[no-]slp-vectorize`); `None`: clang's default for the level.
+    pub vectorize_slp: Option<bool>,
+    /// Loop unrolling and interleaving (`-f[no-]unroll-loops`); `None`: clang's default.
+    pub unroll_loops: Option<bool>,
 }
 
 impl Default for Options {
@@ -199,9 +218,44 @@ impl Default for Options {
             loop_poll_period: 64,
             stackmaps: true,
             define_flag_weak: true,
+            define_migration_point_weak: true,
             id_salt: None,
             middle_end: MiddleEnd::Neutral,
             skip_functions: Vec::new(),
+            vectorize_loops: None,
+            vectorize_slp: None,
+            unroll_loops: None,
+        }
+    }
+}
+
+/// The middle end's loop transformations, see [`Options::loop_options`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoopOptions {
+    pub vectorize: bool,
+    pub slp_vectorize: bool,
+    pub unroll: bool,
+}
+
+impl Options {
+    /// Whether the instrumentation runs at all (migration points or stackmaps).
+    pub fn instruments(&self) -> bool {
+        self.migration_points != MigrationPoints::None || self.stackmaps
+    }
+
+    /// The loop transformations, as clang-19's driver sets them: loop vectoriser at -O2, -O3,
+    /// -Os; SLP vectoriser at -O2, -O3, -Os, -Oz; unrolling (and interleaving) from -O2 (-Os and
+    /// -Oz are level 2 to clang) — unless the user's flags said otherwise.
+    pub fn loop_options(&self) -> LoopOptions {
+        let (vectorize, slp_vectorize, unroll) = match self.opt_level {
+            OptLevel::O0 | OptLevel::O1 => (false, false, false),
+            OptLevel::O2 | OptLevel::O3 | OptLevel::Os => (true, true, true),
+            OptLevel::Oz => (false, true, true),
+        };
+        LoopOptions {
+            vectorize: self.vectorize_loops.unwrap_or(vectorize),
+            slp_vectorize: self.vectorize_slp.unwrap_or(slp_vectorize),
+            unroll: self.unroll_loops.unwrap_or(unroll),
         }
     }
 }

@@ -34,6 +34,11 @@ extern "C" {
     pub fn unimig_move_before(inst: LLVMValueRef, before: LLVMValueRef);
     pub fn unimig_set_dso_local(global: LLVMValueRef);
     pub fn unimig_remove_unreachable_blocks(f: LLVMValueRef) -> i32;
+    pub fn unimig_parse_llvm_options(
+        argc: i32,
+        argv: *const *const libc_char,
+        error: *mut *mut libc_char,
+    ) -> i32;
 }
 
 #[allow(non_camel_case_types)]
@@ -53,13 +58,66 @@ pub fn cstr(s: &str) -> CString {
     CString::new(s).expect("no NUL in LLVM names")
 }
 
+/// What LLVM reported through a context's diagnostic handler while it worked.
+#[derive(Debug, Default)]
+pub struct Diagnostics {
+    pub errors: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
 /// An LLVM context; modules parsed in it are owned by [`Module`] values that must be dropped
 /// first (they borrow the context).
-pub struct Context(pub LLVMContextRef);
+///
+/// Its diagnostics (errors such as an inline-asm statement the assembler rejects or "ran out
+/// of registers", warnings such as `-Wframe-larger-than`) are collected, never printed: without
+/// a handler LLVM would print them and `exit(1)` on an error.
+pub struct Context {
+    pub c: LLVMContextRef,
+    diagnostics: Box<std::sync::Mutex<Diagnostics>>,
+}
+
+extern "C" fn collect_diagnostic(info: LLVMDiagnosticInfoRef, data: *mut std::ffi::c_void) {
+    use llvm_sys::LLVMDiagnosticSeverity::*;
+    // SAFETY: `data` is the Box owned by the Context whose handler this is; LLVM calls the
+    // handler only while the context is alive.
+    let diagnostics = unsafe { &*(data as *const std::sync::Mutex<Diagnostics>) };
+    let (severity, text) = unsafe {
+        (
+            LLVMGetDiagInfoSeverity(info),
+            take_message(LLVMGetDiagInfoDescription(info)),
+        )
+    };
+    // Diagnostics without a source location start with "<unknown>:0:0: ".
+    let text = text
+        .strip_prefix("<unknown>:0:0: ")
+        .unwrap_or(&text)
+        .trim_end()
+        .to_string();
+    let Ok(mut d) = diagnostics.lock() else {
+        return;
+    };
+    match severity {
+        LLVMDSError => d.errors.push(text),
+        LLVMDSWarning => d.warnings.push(text),
+        LLVMDSRemark | LLVMDSNote => {}
+    }
+}
 
 impl Context {
     pub fn new() -> Self {
-        Context(unsafe { LLVMContextCreate() })
+        let diagnostics = Box::new(std::sync::Mutex::new(Diagnostics::default()));
+        unsafe {
+            let c = LLVMContextCreate();
+            let data =
+                &*diagnostics as *const std::sync::Mutex<Diagnostics> as *mut std::ffi::c_void;
+            LLVMContextSetDiagnosticHandler(c, Some(collect_diagnostic), data);
+            Context { c, diagnostics }
+        }
+    }
+
+    /// The diagnostics collected since the last call.
+    pub fn take_diagnostics(&self) -> Diagnostics {
+        std::mem::take(&mut *self.diagnostics.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     /// Parses bitcode or textual IR.
@@ -77,7 +135,7 @@ impl Context {
             );
             let mut module = ptr::null_mut();
             let mut msg = ptr::null_mut();
-            if LLVMParseIRInContext(self.0, buf, &mut module, &mut msg) != 0 {
+            if LLVMParseIRInContext(self.c, buf, &mut module, &mut msg) != 0 {
                 bail!("cannot parse LLVM IR '{name}': {}", take_message(msg));
             }
             Ok(Module {
@@ -96,7 +154,7 @@ impl Default for Context {
 
 impl Drop for Context {
     fn drop(&mut self) {
-        unsafe { LLVMContextDispose(self.0) }
+        unsafe { LLVMContextDispose(self.c) }
     }
 }
 
@@ -177,7 +235,7 @@ impl Module<'_> {
                 .map(value_name)
                 .collect();
             Err(anyhow!(
-                "LLVM verifier failed after instrumentation in function(s) [{}]: {}",
+                "invalid IR in function(s) [{}]: {}",
                 failing.join(", "),
                 msg.trim()
             ))

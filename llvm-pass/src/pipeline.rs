@@ -1,14 +1,29 @@
-//! The in-process pipeline: parse -> target-neutral middle end -> instrumentation -> verifier
-//! -> code generation.
+//! The in-process pipeline: parse -> target-neutral middle end -> address-stable constants
+//! ([`crate::constants`]) -> instrumentation -> verifier -> code generation.
+//!
+//! [`compile_pair`] runs the two ISAs of a translation unit at the same time, one thread and
+//! one LLVMContext each: LLVM allows concurrent work in separate contexts, and the process-wide
+//! state (target registration, command-line options, the fatal-error handler) is set up once by
+//! [`init`] before any thread starts.
+//!
+//! Failures are [`StepError`]s naming the step and the ISA. LLVM's own errors do not end the
+//! process: diagnostics are collected per context ([`Context`]), and a fatal error (LLVM's
+//! `report_fatal_error`, after which it exits) goes first to the hook set with
+//! [`on_fatal_error`], told which step of which ISA was running.
 
+use std::cell::Cell;
 use std::ffi::CStr;
+use std::fmt;
+use std::panic::{self, AssertUnwindSafe};
 use std::ptr;
-use std::sync::Once;
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::OnceLock;
 
 use anyhow::{anyhow, bail, Result};
 
 use crate::llvm::{self, cstr, llvm_sys, take_message, Context, Module};
-use crate::{instrument, Isa, MiddleEnd, OptLevel, Options, Report};
+use crate::{constants, instrument, isa_of_triple, llvm_triple};
+use crate::{Isa, MiddleEnd, OptLevel, Options, Report};
 
 use llvm_sys::target_machine::*;
 use llvm_sys::transforms::pass_builder::*;
@@ -37,10 +52,52 @@ pub const LLVM_OPTIONS: &[&str] = &[
     "-aarch64-enable-global-merge=false",
 ];
 
-static INIT: Once = Once::new();
+/// The outcome of the one-time set-up (an error names a bad user option).
+static INIT: OnceLock<Result<(), String>> = OnceLock::new();
+/// Options from [`set_llvm_options`], parsed after [`LLVM_OPTIONS`].
+static USER_OPTIONS: OnceLock<Vec<String>> = OnceLock::new();
+type FatalHook = Box<dyn Fn(&str) + Send + Sync>;
+static FATAL_HOOK: OnceLock<FatalHook> = OnceLock::new();
 
-fn init() {
-    INIT.call_once(|| unsafe {
+thread_local! {
+    /// The step this thread is running, for the fatal-error message.
+    static CURRENT: Cell<Option<(Isa, Step)>> = const { Cell::new(None) };
+}
+
+/// LLVM command-line options of the user's (clang's `-mllvm`), e.g. `-inline-threshold=500`.
+/// They are process-wide in LLVM, so they can be set once, before the first compile.
+pub fn set_llvm_options(args: &[String]) -> Result<()> {
+    if INIT.get().is_some() || USER_OPTIONS.set(args.to_vec()).is_err() {
+        bail!("LLVM options can only be set once, before the first compile");
+    }
+    init()
+}
+
+/// Called with a one-line message (`code generation for aarch64: LLVM ERROR: ...`) when LLVM
+/// hits a fatal error; LLVM exits with status 1 when it returns, so a driver uses it to clean up
+/// and exit itself. Set it before the first compile; later calls are ignored.
+pub fn on_fatal_error(hook: impl Fn(&str) + Send + Sync + 'static) {
+    let _ = FATAL_HOOK.set(Box::new(hook));
+}
+
+extern "C" fn fatal_error(reason: *const llvm::libc_char) {
+    // SAFETY: LLVM passes a NUL-terminated message.
+    let reason = unsafe { CStr::from_ptr(reason) }.to_string_lossy();
+    let step = CURRENT.with(Cell::get);
+    let message = match step {
+        Some((isa, step)) => format!("{step} for {isa}: LLVM ERROR: {reason}"),
+        None => format!("LLVM ERROR: {reason}"),
+    };
+    match FATAL_HOOK.get() {
+        Some(hook) => hook(&message),
+        None => eprintln!("{message}"),
+    }
+}
+
+/// Registers the two targets, installs the fatal-error handler and parses the LLVM options;
+/// once per process (every entry point calls it).
+pub fn init() -> Result<()> {
+    INIT.get_or_init(|| unsafe {
         use llvm_sys::target::*;
         LLVMInitializeX86TargetInfo();
         LLVMInitializeX86Target();
@@ -52,14 +109,62 @@ fn init() {
         LLVMInitializeAArch64TargetMC();
         LLVMInitializeAArch64AsmPrinter();
         LLVMInitializeAArch64AsmParser();
-        let args: Vec<_> = LLVM_OPTIONS.iter().map(|s| cstr(s)).collect();
+        llvm_sys::error_handling::LLVMInstallFatalErrorHandler(Some(fatal_error));
+        let user = USER_OPTIONS.get().map(Vec::as_slice).unwrap_or_default();
+        let args: Vec<_> = LLVM_OPTIONS
+            .iter()
+            .copied()
+            .chain(user.iter().map(String::as_str))
+            .map(cstr)
+            .collect();
         let ptrs: Vec<_> = args.iter().map(|c| c.as_ptr()).collect();
-        llvm_sys::support::LLVMParseCommandLineOptions(
-            ptrs.len() as i32,
-            ptrs.as_ptr(),
-            c"unimig".as_ptr(),
-        );
-    });
+        let mut error = ptr::null_mut();
+        if llvm::unimig_parse_llvm_options(ptrs.len() as i32, ptrs.as_ptr(), &mut error) != 0 {
+            // "unimig-llvm-pass: Unknown command line argument '-x'.  Try: '... --help'\n
+            // unimig-llvm-pass: Did you mean ...": the first sentence is the message.
+            let text = take_message(error);
+            let first = text.lines().next().unwrap_or_default();
+            let first = first.split("  Try:").next().unwrap_or_default();
+            let first = first
+                .trim_start_matches(LLVM_OPTIONS[0])
+                .trim_start_matches(':');
+            return Err(first.trim().to_string());
+        }
+        Ok(())
+    })
+    .clone()
+    .map_err(|e| anyhow!("bad LLVM option (-mllvm): {e}"))
+}
+
+/// A step of the pipeline, as error messages name it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    Parse,
+    MiddleEnd(OptLevel),
+    Instrumentation,
+    Verifier,
+    CodeGen,
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Step::Parse => f.write_str("reading the front end's bitcode"),
+            Step::MiddleEnd(level) => write!(f, "middle end ({})", level.pipeline()),
+            Step::Instrumentation => f.write_str("instrumentation"),
+            Step::Verifier => f.write_str("LLVM verifier"),
+            Step::CodeGen => f.write_str("code generation"),
+        }
+    }
+}
+
+/// A failed step: `code generation for aarch64: <LLVM's message>`.
+#[derive(Debug, thiserror::Error)]
+#[error("{step} for {isa}: {message}")]
+pub struct StepError {
+    pub isa: Isa,
+    pub step: Step,
+    pub message: String,
 }
 
 /// The result of [`compile_with_report`].
@@ -67,6 +172,81 @@ pub struct Output {
     /// ELF relocatable object for the ISA.
     pub object: Vec<u8>,
     pub report: Report,
+    /// Warnings LLVM reported (`-Wframe-larger-than`, a loop a pragma asked to vectorise, ...).
+    pub warnings: Vec<String>,
+}
+
+/// The result of [`compile_pair`].
+pub struct PairOutput {
+    pub x86_64: Output,
+    pub aarch64: Output,
+}
+
+/// Runs one ISA's steps in one context: sets the current step for the fatal-error handler,
+/// turns a step's error and LLVM's collected error diagnostics into a [`StepError`], and keeps
+/// the warnings.
+struct Tracker<'c> {
+    ctx: &'c Context,
+    isa: Isa,
+    warnings: Vec<String>,
+}
+
+impl<'c> Tracker<'c> {
+    fn new(ctx: &'c Context, isa: Isa) -> Self {
+        Tracker {
+            ctx,
+            isa,
+            warnings: Vec::new(),
+        }
+    }
+
+    fn run<T>(&mut self, step: Step, f: impl FnOnce() -> Result<T>) -> Result<T, StepError> {
+        CURRENT.with(|c| c.set(Some((self.isa, step))));
+        let result = f();
+        CURRENT.with(|c| c.set(None));
+        let diagnostics = self.ctx.take_diagnostics();
+        self.warnings.extend(diagnostics.warnings);
+        let fail = |message: String| StepError {
+            isa: self.isa,
+            step,
+            message,
+        };
+        match result {
+            Err(e) => Err(fail(format!("{e:#}"))),
+            Ok(_) if !diagnostics.errors.is_empty() => Err(fail(diagnostics.errors.join("; "))),
+            Ok(value) => Ok(value),
+        }
+    }
+
+    /// Parse, middle end, address-stable constants, instrumentation.
+    fn front_half(
+        &mut self,
+        bitcode: &[u8],
+        opts: &Options,
+    ) -> Result<(Module<'c>, Report), StepError> {
+        let (ctx, isa) = (self.ctx, self.isa);
+        let module = self.run(Step::Parse, || parse_for(ctx, bitcode, isa))?;
+        self.run(Step::MiddleEnd(opts.opt_level), || {
+            middle_end(&module, isa, opts)?;
+            constants::pin_constants(module.m);
+            Ok(())
+        })?;
+        let report = self.run(Step::Instrumentation, || {
+            if opts.instruments() {
+                instrument::instrument_module(&module, isa, opts)
+            } else {
+                Ok(Report::default())
+            }
+        })?;
+        Ok((module, report))
+    }
+
+    /// Verifier and code generation.
+    fn back_half(&mut self, module: &Module, opts: &Options) -> Result<Vec<u8>, StepError> {
+        let isa = self.isa;
+        self.run(Step::Verifier, || module.verify())?;
+        self.run(Step::CodeGen, || codegen(module, isa, opts))
+    }
 }
 
 /// Compiles front-end bitcode (or textual IR) for `isa` into an ELF object.
@@ -76,63 +256,153 @@ pub fn compile(bitcode: &[u8], isa: Isa, opts: &Options) -> Result<Vec<u8>> {
 
 /// [`compile`], also returning what the instrumentation did.
 pub fn compile_with_report(bitcode: &[u8], isa: Isa, opts: &Options) -> Result<Output> {
-    init();
+    init()?;
     let ctx = Context::new();
-    let module = parse_for(&ctx, bitcode, isa)?;
-    middle_end(&module, isa, opts)?;
-    let report = instrument::instrument_module(&module, isa, opts)?;
-    module.verify()?;
-    let object = codegen(&module, isa, opts.opt_level)?;
-    Ok(Output { object, report })
+    let mut tracker = Tracker::new(&ctx, isa);
+    let (module, report) = tracker.front_half(bitcode, opts)?;
+    let object = tracker.back_half(&module, opts)?;
+    Ok(Output {
+        object,
+        report,
+        warnings: tracker.warnings,
+    })
 }
 
-/// The result of [`compile_pair`].
-pub struct PairOutput {
-    pub x86_64: Output,
-    pub aarch64: Output,
+/// What the coordinator of [`compile_pair`] tells each ISA's thread after comparing reports.
+enum Decision {
+    Generate,
+    /// Start again, leaving these functions uninstrumented.
+    Redo(Vec<String>),
 }
 
-/// Compiles one translation unit for both ISAs (the front end's bitcode for each), checking
-/// that instrumentation gives the same call sites with the same live-value sizes on both. A
-/// function where they differ (the front ends lowered it differently, e.g. `va_arg` on a
-/// `va_list` parameter) is left uninstrumented on both ISAs and reported as
-/// [`crate::SkipReason::IsaDivergent`]; everything else matches by construction.
+type Reported = (Isa, Result<Report, StepError>);
+
+/// Compiles one translation unit for both ISAs (the front end's bitcode for each), at the same
+/// time, checking that instrumentation gives the same call sites with the same live-value sizes
+/// on both. A function where they differ (the front ends lowered it differently, e.g. `va_arg`
+/// on a `va_list` parameter) is left uninstrumented on both ISAs and reported as
+/// [`crate::SkipReason::IsaDivergent`]; everything else matches by construction. When both
+/// ISAs fail, the x86-64 error is returned.
 pub fn compile_pair(x86_64: &[u8], aarch64: &[u8], opts: &Options) -> Result<PairOutput> {
-    init();
-    let mut opts = opts.clone();
-    // Instrument both, compare, and if some functions diverge instrument again without them.
-    for attempt in 0..2 {
-        let ctx_x = Context::new();
-        let ctx_a = Context::new();
-        let mx = parse_for(&ctx_x, x86_64, Isa::X86_64)?;
-        let ma = parse_for(&ctx_a, aarch64, Isa::Aarch64)?;
-        middle_end(&mx, Isa::X86_64, &opts)?;
-        middle_end(&ma, Isa::Aarch64, &opts)?;
-        let rx = instrument::instrument_module(&mx, Isa::X86_64, &opts)?;
-        let ra = instrument::instrument_module(&ma, Isa::Aarch64, &opts)?;
-        let divergent = divergent_functions(&rx, &ra);
-        if divergent.is_empty() || attempt == 1 {
-            if !divergent.is_empty() {
-                bail!("functions still differ between the ISAs after skipping: {divergent:?}");
-            }
-            mx.verify()?;
-            ma.verify()?;
-            let ox = codegen(&mx, Isa::X86_64, opts.opt_level)?;
-            let oa = codegen(&ma, Isa::Aarch64, opts.opt_level)?;
-            return Ok(PairOutput {
-                x86_64: Output {
-                    object: ox,
-                    report: rx,
-                },
-                aarch64: Output {
-                    object: oa,
-                    report: ra,
-                },
-            });
+    init()?;
+    let (to_coordinator, reports) = mpsc::channel::<Reported>();
+    let results = std::thread::scope(|scope| {
+        let mut deciders = Vec::new();
+        let mut handles = Vec::new();
+        for (isa, bitcode) in [(Isa::X86_64, x86_64), (Isa::Aarch64, aarch64)] {
+            let (decide, decisions) = mpsc::channel();
+            let to_coordinator = to_coordinator.clone();
+            deciders.push(decide);
+            handles.push(
+                scope.spawn(move || pair_worker(isa, bitcode, opts, &to_coordinator, &decisions)),
+            );
         }
-        opts.skip_functions.extend(divergent);
+        drop(to_coordinator);
+        let agreed = coordinate(&reports, &deciders, opts);
+        // A worker still waiting for a decision stops when its channel closes.
+        drop(deciders);
+        let outputs: Vec<_> = handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|payload| panic::resume_unwind(payload))
+            })
+            .collect();
+        (agreed, outputs)
+    });
+    let (agreed, outputs) = results;
+    agreed?;
+    let mut outputs = outputs.into_iter();
+    let (x, a) = (outputs.next().flatten(), outputs.next().flatten());
+    match (x, a) {
+        (Some(Ok(x86_64)), Some(Ok(aarch64))) => Ok(PairOutput { x86_64, aarch64 }),
+        (Some(Err(e)), _) | (_, Some(Err(e))) => Err(e.into()),
+        _ => unreachable!("both ISAs generate code once the coordinator agreed"),
     }
-    unreachable!()
+}
+
+/// One ISA's side of [`compile_pair`], in its own thread: the front half, a report to the
+/// coordinator, and then what it decides. `None` when the coordinator stopped (the other ISA
+/// failed, or this one did: its error went with the report).
+fn pair_worker(
+    isa: Isa,
+    bitcode: &[u8],
+    opts: &Options,
+    to_coordinator: &Sender<Reported>,
+    decisions: &Receiver<Decision>,
+) -> Option<Result<Output, StepError>> {
+    let mut opts = opts.clone();
+    loop {
+        let ctx = Context::new();
+        let mut tracker = Tracker::new(&ctx, isa);
+        // A panic must still reach the coordinator, which waits for both reports.
+        let front = panic::catch_unwind(AssertUnwindSafe(|| tracker.front_half(bitcode, &opts)));
+        let (module, report) = match front {
+            Ok(Ok(done)) => done,
+            Ok(Err(e)) => {
+                let _ = to_coordinator.send((isa, Err(e)));
+                return None;
+            }
+            Err(payload) => {
+                let step = CURRENT
+                    .with(Cell::get)
+                    .map_or(Step::Parse, |(_, step)| step);
+                let message = "internal error (panic)".to_string();
+                let _ = to_coordinator.send((isa, Err(StepError { isa, step, message })));
+                panic::resume_unwind(payload)
+            }
+        };
+        to_coordinator.send((isa, Ok(report.clone()))).ok()?;
+        match decisions.recv().ok()? {
+            Decision::Generate => {
+                return Some(tracker.back_half(&module, &opts).map(|object| Output {
+                    object,
+                    report,
+                    warnings: tracker.warnings,
+                }))
+            }
+            Decision::Redo(skip) => opts.skip_functions = skip,
+        }
+    }
+}
+
+/// Collects both ISAs' reports and decides: generate code, or redo both once without the
+/// functions whose call sites differ. Returns the first error (x86-64's when both failed).
+fn coordinate(
+    reports: &Receiver<Reported>,
+    deciders: &[Sender<Decision>],
+    opts: &Options,
+) -> Result<()> {
+    let mut skip = opts.skip_functions.clone();
+    for attempt in 0..2 {
+        let mut got: [Option<Result<Report, StepError>>; 2] = [None, None];
+        for _ in 0..2 {
+            // A worker that panicked sends nothing; joining it re-raises the panic.
+            let Ok((isa, result)) = reports.recv() else {
+                bail!("a compile thread stopped without a result");
+            };
+            got[usize::from(isa == Isa::Aarch64)] = Some(result);
+        }
+        let [Some(x), Some(a)] = got else {
+            unreachable!("one report per ISA")
+        };
+        let (x, a) = (x?, a?);
+        let divergent = divergent_functions(&x, &a);
+        if divergent.is_empty() {
+            for d in deciders {
+                let _ = d.send(Decision::Generate);
+            }
+            return Ok(());
+        }
+        if attempt == 1 {
+            bail!("instrumentation: functions still differ between the ISAs after skipping: {divergent:?}");
+        }
+        skip.extend(divergent);
+        for d in deciders {
+            let _ = d.send(Decision::Redo(skip.clone()));
+        }
+    }
+    unreachable!("the second attempt returns")
 }
 
 /// Functions whose stackmapped call sites (callee, live-value sizes) differ between reports.
@@ -171,7 +441,7 @@ pub fn optimized_ir(
     opts: &Options,
     instrumented: bool,
 ) -> Result<String> {
-    init();
+    init()?;
     let ctx = Context::new();
     let module = parse_for(&ctx, bitcode, isa)?;
     middle_end(&module, isa, opts)?;
@@ -185,12 +455,11 @@ pub fn optimized_ir(
 fn parse_for<'c>(ctx: &'c Context, bitcode: &[u8], isa: Isa) -> Result<Module<'c>> {
     let module = ctx.parse(bitcode, "input")?;
     let triple = module.triple();
-    match Isa::from_triple(&triple) {
+    match isa_of_triple(&triple) {
         Some(i) if i == isa => Ok(module),
         _ => bail!(
-            "module triple '{triple}' is not for {} (expected {})",
-            isa.name(),
-            isa.triple()
+            "module triple '{triple}' is not for {isa} (expected {})",
+            llvm_triple(isa)
         ),
     }
 }
@@ -203,7 +472,25 @@ impl Drop for TargetMachine {
     }
 }
 
-fn target_machine(isa: Isa, triple: &str, level: OptLevel) -> Result<TargetMachine> {
+/// The code generator's level, as clang maps `-O`: None, Less, Default (also -Os/-Oz),
+/// Aggressive. Except -O0 with stackmaps, which generates code at "less": its functions are
+/// `optnone`, so instruction selection and the machine passes still treat them as -O0, but the
+/// register allocator is the greedy one. The fast allocator leaves deopt values in caller-saved
+/// registers, which LLVM's statepoint fix-up then spills with the register's full width (16
+/// bytes for an x86-64 XMM register holding a double, 8 for an AArch64 D register), so record
+/// sizes would differ between the ISAs.
+fn codegen_level(opts: &Options) -> LLVMCodeGenOptLevel {
+    use LLVMCodeGenOptLevel::*;
+    match opts.opt_level {
+        OptLevel::O0 if opts.stackmaps => LLVMCodeGenLevelLess,
+        OptLevel::O0 => LLVMCodeGenLevelNone,
+        OptLevel::O1 => LLVMCodeGenLevelLess,
+        OptLevel::O2 | OptLevel::Os | OptLevel::Oz => LLVMCodeGenLevelDefault,
+        OptLevel::O3 => LLVMCodeGenLevelAggressive,
+    }
+}
+
+fn target_machine(isa: Isa, triple: &str, level: LLVMCodeGenOptLevel) -> Result<TargetMachine> {
     let ctriple = cstr(triple);
     unsafe {
         let mut target = ptr::null_mut();
@@ -219,25 +506,12 @@ fn target_machine(isa: Isa, triple: &str, level: OptLevel) -> Result<TargetMachi
             Isa::X86_64 => (c"x86-64", c""),
             Isa::Aarch64 => (c"generic", c"+neon"),
         };
-        // -O0 generates code at level "less": its functions are `optnone`, so instruction
-        // selection and the machine passes still treat them as -O0, but the register allocator
-        // is the greedy one. The fast allocator leaves deopt values in caller-saved registers,
-        // which LLVM's statepoint fix-up then spills with the register's full width (16 bytes
-        // for an x86-64 XMM register holding a double, 8 for an AArch64 D register), so record
-        // sizes would differ between the ISAs.
-        let cg = match level {
-            OptLevel::O0 | OptLevel::O1 => LLVMCodeGenOptLevel::LLVMCodeGenLevelLess,
-            OptLevel::O2 | OptLevel::Os | OptLevel::Oz => {
-                LLVMCodeGenOptLevel::LLVMCodeGenLevelDefault
-            }
-            OptLevel::O3 => LLVMCodeGenOptLevel::LLVMCodeGenLevelAggressive,
-        };
         let tm = LLVMCreateTargetMachine(
             target,
             ctriple.as_ptr(),
             cpu.as_ptr(),
             features.as_ptr(),
-            cg,
+            level,
             LLVMRelocMode::LLVMRelocStatic,
             LLVMCodeModel::LLVMCodeModelSmall,
         );
@@ -257,26 +531,21 @@ fn middle_end(module: &Module, isa: Isa, opts: &Options) -> Result<()> {
     let level = opts.opt_level;
     let triple = module.triple();
     let tm = match opts.middle_end {
-        MiddleEnd::TargetAware => Some(target_machine(isa, &triple, level)?),
+        MiddleEnd::TargetAware => Some(target_machine(isa, &triple, codegen_level(opts))?),
         _ => None,
     };
     if opts.middle_end == MiddleEnd::NeutralNoTriple {
         module.set_triple("");
     }
     let passes = cstr(level.pipeline());
+    let loops = opts.loop_options();
     let result = unsafe {
         let pbo = LLVMCreatePassBuilderOptions();
-        // As clang's driver: loop and SLP vectorisers at -O2/-O3/-Os (SLP also -Oz), loop
-        // unrolling and interleaving from -O2 (Os/Oz are level 2 to clang).
-        let (lv, slp, unroll) = match level {
-            OptLevel::O0 | OptLevel::O1 => (false, false, false),
-            OptLevel::O2 | OptLevel::O3 | OptLevel::Os => (true, true, true),
-            OptLevel::Oz => (false, true, true),
-        };
-        LLVMPassBuilderOptionsSetLoopVectorization(pbo, lv as i32);
-        LLVMPassBuilderOptionsSetSLPVectorization(pbo, slp as i32);
-        LLVMPassBuilderOptionsSetLoopUnrolling(pbo, unroll as i32);
-        LLVMPassBuilderOptionsSetLoopInterleaving(pbo, unroll as i32);
+        LLVMPassBuilderOptionsSetLoopVectorization(pbo, loops.vectorize as i32);
+        LLVMPassBuilderOptionsSetSLPVectorization(pbo, loops.slp_vectorize as i32);
+        LLVMPassBuilderOptionsSetLoopUnrolling(pbo, loops.unroll as i32);
+        // As clang: interleaving follows -f[no-]unroll-loops.
+        LLVMPassBuilderOptionsSetLoopInterleaving(pbo, loops.unroll as i32);
         let err = LLVMRunPasses(
             module.m,
             passes.as_ptr(),
@@ -290,7 +559,7 @@ fn middle_end(module: &Module, isa: Isa, opts: &Options) -> Result<()> {
             let msg = llvm_sys::error::LLVMGetErrorMessage(err);
             let s = CStr::from_ptr(msg).to_string_lossy().into_owned();
             llvm_sys::error::LLVMDisposeErrorMessage(msg);
-            Err(anyhow!("middle end ({}) failed: {s}", level.pipeline()))
+            Err(anyhow!("{s}"))
         }
     };
     if opts.middle_end == MiddleEnd::NeutralNoTriple {
@@ -299,8 +568,8 @@ fn middle_end(module: &Module, isa: Isa, opts: &Options) -> Result<()> {
     result
 }
 
-fn codegen(module: &Module, isa: Isa, level: OptLevel) -> Result<Vec<u8>> {
-    let tm = target_machine(isa, &module.triple(), level)?;
+fn codegen(module: &Module, isa: Isa, opts: &Options) -> Result<Vec<u8>> {
+    let tm = target_machine(isa, &module.triple(), codegen_level(opts))?;
     unsafe {
         let mut msg = ptr::null_mut();
         let mut buf = ptr::null_mut();
@@ -312,11 +581,7 @@ fn codegen(module: &Module, isa: Isa, level: OptLevel) -> Result<Vec<u8>> {
             &mut buf,
         ) != 0
         {
-            bail!(
-                "code generation for {} failed: {}",
-                isa.name(),
-                take_message(msg)
-            );
+            bail!("{}", take_message(msg));
         }
         let start = llvm_sys::core::LLVMGetBufferStart(buf) as *const u8;
         let len = llvm_sys::core::LLVMGetBufferSize(buf);

@@ -39,13 +39,7 @@ fn sorted_dirs(dir: &Path) -> Vec<std::path::PathBuf> {
     v
 }
 
-/// Ignored (reported as such, not as passed) until string literals are laid out the same on
-/// both ISAs: x86-64 aligns literals of 16 bytes or more that initialise arrays to 16 and puts
-/// them in `.rodata.str1.16`, AArch64 keeps them in `.rodata.str1.1`, so ld.unimig refuses
-/// `test_dump_callback` (layout mismatch). The fix belongs to the in-process IR pipeline, which
-/// gives every literal its own section. Run with `cargo test -- --ignored jansson`.
 #[test]
-#[ignore = "string literals of 16+ bytes are aligned differently on x86-64 (see comment)"]
 fn jansson() {
     let timer = Timer::start("pkg-jansson");
     let pkg = super::build_package("jansson", "jansson.sh", &timer);

@@ -8,6 +8,7 @@
 mod bzip2;
 mod gzip;
 mod jansson;
+mod libyaml;
 mod lua;
 mod zlib;
 
