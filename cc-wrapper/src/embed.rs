@@ -9,31 +9,15 @@
 //! aarch64 object, then a copy of the section-name table with the new name added, then a new
 //! section header table (the old entries, the name table's pointing at its copy, plus the new
 //! section). The old table and names stay behind as unreferenced bytes. More than 0xff00
-//! sections use ELF's extended numbering (the count in section 0's `sh_size`).
+//! sections use ELF's extended numbering (the count in section 0's `sh_size`). The headers are
+//! read and written through `object`'s typed ELF structures, never by raw offsets.
 
-use anyhow::{bail, Result};
-use object::elf;
+use anyhow::{anyhow, bail, Result};
+use object::elf::{self, FileHeader64, SectionHeader64};
+use object::read::elf::{FileHeader, SectionHeader};
+use object::{pod, LittleEndian as LE, U32, U64};
 use std::path::Path;
 use unimig_common::fat::OBJECT_SECTION;
-
-const EHDR_SIZE: usize = 64;
-// Offsets in `e_ident`.
-const EI_CLASS: usize = 4;
-const EI_DATA: usize = 5;
-const SHDR_SIZE: usize = 64;
-// Offsets of the ELF64 header fields used here.
-const E_SHOFF: usize = 0x28;
-const E_SHENTSIZE: usize = 0x3a;
-const E_SHNUM: usize = 0x3c;
-const E_SHSTRNDX: usize = 0x3e;
-// Offsets in a section header.
-const SH_NAME: usize = 0;
-const SH_TYPE: usize = 4;
-const SH_FLAGS: usize = 8;
-const SH_OFFSET: usize = 24;
-const SH_SIZE: usize = 32;
-const SH_LINK: usize = 40;
-const SH_ADDRALIGN: usize = 48;
 
 /// Writes the fat object `out` from the host object `host` and the `aarch64` object.
 pub fn write_fat_object(host: &[u8], aarch64: &[u8], out: &Path) -> Result<()> {
@@ -41,116 +25,92 @@ pub fn write_fat_object(host: &[u8], aarch64: &[u8], out: &Path) -> Result<()> {
     Ok(())
 }
 
-fn u16_at(data: &[u8], at: usize) -> u16 {
-    u16::from_le_bytes(data[at..at + 2].try_into().expect("2 bytes"))
-}
-fn u32_at(data: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes(data[at..at + 4].try_into().expect("4 bytes"))
-}
-fn u64_at(data: &[u8], at: usize) -> u64 {
-    u64::from_le_bytes(data[at..at + 8].try_into().expect("8 bytes"))
-}
-fn put(data: &mut [u8], at: usize, bytes: &[u8]) {
-    data[at..at + bytes.len()].copy_from_slice(bytes);
-}
 fn pad_to_8(data: &mut Vec<u8>) {
     data.resize(data.len().next_multiple_of(8), 0);
 }
 
+fn embedding(what: impl std::fmt::Display) -> anyhow::Error {
+    anyhow!("embedding the aarch64 object: {what}")
+}
+
 /// The fat object's bytes.
 pub fn fat_object(host: &[u8], aarch64: &[u8]) -> Result<Vec<u8>> {
-    let ident_ok = host.len() >= EHDR_SIZE
-        && host[..4] == elf::ELFMAG
-        && host[EI_CLASS] == elf::ELFCLASS64
-        && host[EI_DATA] == elf::ELFDATA2LSB
-        && u16_at(host, 0x10) == elf::ET_REL
-        && usize::from(u16_at(host, E_SHENTSIZE)) == SHDR_SIZE;
-    if !ident_ok {
-        bail!("embedding the aarch64 object: the host object is not an ELF64 little-endian relocatable file");
+    let header = FileHeader64::<LE>::parse(host)
+        .map_err(|e| embedding(format!("the host object is not an ELF64 file: {e}")))?;
+    let endian = header
+        .endian()
+        .map_err(|e| embedding(format!("the host object: {e}")))?;
+    if header.e_type(endian) != elf::ET_REL
+        || usize::from(header.e_shentsize(endian)) != std::mem::size_of::<SectionHeader64<LE>>()
+    {
+        bail!(embedding(
+            "the host object is not an ELF64 little-endian relocatable file"
+        ));
     }
-    let shoff = usize::try_from(u64_at(host, E_SHOFF))?;
-    let table = |count: usize| -> Result<&[u8]> {
-        match host.get(shoff..shoff + count * SHDR_SIZE) {
-            Some(t) if shoff != 0 => Ok(t),
-            _ => bail!(
-                "embedding the aarch64 object: the host object's section headers are out of bounds"
-            ),
-        }
-    };
-    // Section 0 holds the real count and name-table index when they do not fit the header.
-    let first = table(1)?;
-    let count = match u16_at(host, E_SHNUM) {
-        0 => usize::try_from(u64_at(first, SH_SIZE))?,
-        n => usize::from(n),
-    };
-    let shstrndx = match u16_at(host, E_SHSTRNDX) {
-        elf::SHN_XINDEX => usize::try_from(u32_at(first, SH_LINK))?,
-        n => usize::from(n),
-    };
-    let mut headers = table(count)?.to_vec();
-    if shstrndx == 0 || shstrndx >= count {
-        bail!("embedding the aarch64 object: the host object has no section name table");
+    // object resolves ELF's extended numbering (count and name-table index in section 0).
+    let mut headers: Vec<SectionHeader64<LE>> = header
+        .section_headers(endian, host)
+        .map_err(|e| embedding(format!("the host object's section headers: {e}")))?
+        .to_vec();
+    let shstrndx = header
+        .shstrndx(endian, host)
+        .map_err(|e| embedding(format!("the host object's section name table: {e}")))?
+        as usize;
+    if shstrndx == 0 || shstrndx >= headers.len() {
+        bail!(embedding("the host object has no section name table"));
     }
-    let names_header = shstrndx * SHDR_SIZE;
-    let names_offset = usize::try_from(u64_at(&headers, names_header + SH_OFFSET))?;
-    let names_size = usize::try_from(u64_at(&headers, names_header + SH_SIZE))?;
-    let Some(names) = host.get(names_offset..names_offset + names_size) else {
-        bail!("embedding the aarch64 object: the host object's section names are out of bounds");
-    };
+    let names = headers[shstrndx]
+        .data(endian, host)
+        .map_err(|_| embedding("the host object's section names are out of bounds"))?;
 
     let mut out = host.to_vec();
     pad_to_8(&mut out);
-    let data_offset = out.len();
+    let data_offset = out.len() as u64;
     out.extend_from_slice(aarch64);
     let new_names_offset = out.len();
     out.extend_from_slice(names);
     let name = u32::try_from(names.len())?;
     out.extend_from_slice(OBJECT_SECTION.as_bytes());
     out.push(0);
-    let new_names_size = out.len() - new_names_offset;
-    put(
-        &mut headers,
-        names_header + SH_OFFSET,
-        &(new_names_offset as u64).to_le_bytes(),
-    );
-    put(
-        &mut headers,
-        names_header + SH_SIZE,
-        &(new_names_size as u64).to_le_bytes(),
-    );
-    let mut section = [0u8; SHDR_SIZE];
-    put(&mut section, SH_NAME, &name.to_le_bytes());
-    put(&mut section, SH_TYPE, &elf::SHT_PROGBITS.to_le_bytes());
-    put(
-        &mut section,
-        SH_FLAGS,
-        &u64::from(elf::SHF_EXCLUDE).to_le_bytes(),
-    );
-    put(&mut section, SH_OFFSET, &(data_offset as u64).to_le_bytes());
-    put(&mut section, SH_SIZE, &(aarch64.len() as u64).to_le_bytes());
-    put(&mut section, SH_ADDRALIGN, &8u64.to_le_bytes());
-    headers.extend_from_slice(&section);
+    let names_header = &mut headers[shstrndx];
+    names_header.sh_offset.set(endian, new_names_offset as u64);
+    names_header
+        .sh_size
+        .set(endian, (out.len() - new_names_offset) as u64);
+    headers.push(SectionHeader64 {
+        sh_name: U32::new(endian, name),
+        sh_type: U32::new(endian, elf::SHT_PROGBITS),
+        sh_flags: U64::new(endian, u64::from(elf::SHF_EXCLUDE)),
+        sh_addr: U64::new(endian, 0),
+        sh_offset: U64::new(endian, data_offset),
+        sh_size: U64::new(endian, aarch64.len() as u64),
+        sh_link: U32::new(endian, 0),
+        sh_info: U32::new(endian, 0),
+        sh_addralign: U64::new(endian, 8),
+        sh_entsize: U64::new(endian, 0),
+    });
 
-    let new_count = count + 1;
-    let (shnum, shstrndx_field) = if new_count >= usize::from(elf::SHN_LORESERVE) {
-        put(&mut headers, SH_SIZE, &(new_count as u64).to_le_bytes());
-        if shstrndx >= usize::from(elf::SHN_LORESERVE) {
-            put(
-                &mut headers,
-                SH_LINK,
-                &u32::try_from(shstrndx)?.to_le_bytes(),
-            );
+    let mut file_header = *header;
+    let count = headers.len();
+    if count >= usize::from(elf::SHN_LORESERVE) {
+        // Extended numbering: the real count (and, if large, the name-table index) in section 0.
+        headers[0].sh_size.set(endian, count as u64);
+        file_header.e_shnum.set(endian, 0);
+        match u16::try_from(shstrndx) {
+            Ok(index) if index < elf::SHN_LORESERVE => file_header.e_shstrndx.set(endian, index),
+            _ => {
+                headers[0].sh_link.set(endian, u32::try_from(shstrndx)?);
+                file_header.e_shstrndx.set(endian, elf::SHN_XINDEX);
+            }
         }
-        (0, u16::try_from(shstrndx).unwrap_or(elf::SHN_XINDEX))
     } else {
-        (u16::try_from(new_count)?, u16::try_from(shstrndx)?)
-    };
+        file_header.e_shnum.set(endian, u16::try_from(count)?);
+    }
     pad_to_8(&mut out);
-    let new_shoff = out.len();
-    out.extend_from_slice(&headers);
-    put(&mut out, E_SHOFF, &(new_shoff as u64).to_le_bytes());
-    put(&mut out, E_SHNUM, &shnum.to_le_bytes());
-    put(&mut out, E_SHSTRNDX, &shstrndx_field.to_le_bytes());
+    file_header.e_shoff.set(endian, out.len() as u64);
+    out.extend_from_slice(pod::bytes_of_slice(&headers));
+    let header_bytes = pod::bytes_of(&file_header);
+    out[..header_bytes.len()].copy_from_slice(header_bytes);
     Ok(out)
 }
 
@@ -211,54 +171,65 @@ mod tests {
 
     /// A minimal relocatable file with `count` sections: null, names, then empty ones.
     fn many_sections(count: usize) -> Vec<u8> {
+        let e = LE;
         let names = b"\0.shstrtab\0.s\0";
-        let mut data = vec![0u8; EHDR_SIZE];
-        data[..4].copy_from_slice(&elf::ELFMAG);
-        data[EI_CLASS] = elf::ELFCLASS64;
-        data[EI_DATA] = elf::ELFDATA2LSB;
-        data[6] = elf::EV_CURRENT; // EI_VERSION
-        put(&mut data, 0x10, &elf::ET_REL.to_le_bytes());
-        put(&mut data, 0x12, &elf::EM_X86_64.to_le_bytes());
-        put(&mut data, 0x14, &1u32.to_le_bytes());
-        put(&mut data, 0x34, &(EHDR_SIZE as u16).to_le_bytes());
-        put(&mut data, E_SHENTSIZE, &(SHDR_SIZE as u16).to_le_bytes());
-        let names_offset = data.len();
+        let header_size = std::mem::size_of::<FileHeader64<LE>>();
+        let names_offset = header_size;
+        let shoff = (names_offset + names.len()).next_multiple_of(8);
+        let zero_section = SectionHeader64 {
+            sh_name: U32::new(e, 0),
+            sh_type: U32::new(e, elf::SHT_NULL),
+            sh_flags: U64::new(e, 0),
+            sh_addr: U64::new(e, 0),
+            sh_offset: U64::new(e, 0),
+            sh_size: U64::new(e, 0),
+            sh_link: U32::new(e, 0),
+            sh_info: U32::new(e, 0),
+            sh_addralign: U64::new(e, 0),
+            sh_entsize: U64::new(e, 0),
+        };
+        let mut headers = vec![zero_section; count];
+        headers[1].sh_name.set(e, 1);
+        headers[1].sh_type.set(e, elf::SHT_STRTAB);
+        headers[1].sh_offset.set(e, names_offset as u64);
+        headers[1].sh_size.set(e, names.len() as u64);
+        for section in &mut headers[2..] {
+            section.sh_name.set(e, 11);
+            section.sh_type.set(e, elf::SHT_PROGBITS);
+        }
+        let extended = count >= usize::from(elf::SHN_LORESERVE);
+        if extended {
+            headers[0].sh_size.set(e, count as u64);
+        }
+        let ident = elf::Ident {
+            magic: elf::ELFMAG,
+            class: elf::ELFCLASS64,
+            data: elf::ELFDATA2LSB,
+            version: elf::EV_CURRENT,
+            os_abi: 0,
+            abi_version: 0,
+            padding: [0; 7],
+        };
+        let file_header = FileHeader64::<LE> {
+            e_ident: ident,
+            e_type: object::U16::new(e, elf::ET_REL),
+            e_machine: object::U16::new(e, elf::EM_X86_64),
+            e_version: U32::new(e, 1),
+            e_entry: U64::new(e, 0),
+            e_phoff: U64::new(e, 0),
+            e_shoff: U64::new(e, shoff as u64),
+            e_flags: U32::new(e, 0),
+            e_ehsize: object::U16::new(e, header_size as u16),
+            e_phentsize: object::U16::new(e, 0),
+            e_phnum: object::U16::new(e, 0),
+            e_shentsize: object::U16::new(e, std::mem::size_of::<SectionHeader64<LE>>() as u16),
+            e_shnum: object::U16::new(e, if extended { 0 } else { count as u16 }),
+            e_shstrndx: object::U16::new(e, 1),
+        };
+        let mut data = pod::bytes_of(&file_header).to_vec();
         data.extend_from_slice(names);
-        pad_to_8(&mut data);
-        let shoff = data.len();
-        let mut headers = vec![0u8; count * SHDR_SIZE];
-        put(&mut headers, SHDR_SIZE + SH_NAME, &1u32.to_le_bytes());
-        put(
-            &mut headers,
-            SHDR_SIZE + SH_TYPE,
-            &elf::SHT_STRTAB.to_le_bytes(),
-        );
-        put(
-            &mut headers,
-            SHDR_SIZE + SH_OFFSET,
-            &(names_offset as u64).to_le_bytes(),
-        );
-        put(
-            &mut headers,
-            SHDR_SIZE + SH_SIZE,
-            &(names.len() as u64).to_le_bytes(),
-        );
-        for k in 2..count {
-            put(&mut headers, k * SHDR_SIZE + SH_NAME, &11u32.to_le_bytes());
-            put(
-                &mut headers,
-                k * SHDR_SIZE + SH_TYPE,
-                &elf::SHT_PROGBITS.to_le_bytes(),
-            );
-        }
-        if count >= usize::from(elf::SHN_LORESERVE) {
-            put(&mut headers, SH_SIZE, &(count as u64).to_le_bytes());
-        } else {
-            put(&mut data, E_SHNUM, &(count as u16).to_le_bytes());
-        }
-        put(&mut data, E_SHSTRNDX, &1u16.to_le_bytes());
-        put(&mut data, E_SHOFF, &(shoff as u64).to_le_bytes());
-        data.extend_from_slice(&headers);
+        data.resize(shoff, 0);
+        data.extend_from_slice(pod::bytes_of_slice(&headers));
         data
     }
 
@@ -272,7 +243,8 @@ mod tests {
             assert_eq!(file.sections().count(), count, "{count}");
             let section = file.section_by_name(OBJECT_SECTION).unwrap();
             assert_eq!(section.data().unwrap(), &inner[..], "{count}");
-            assert_eq!(u16_at(&fat, E_SHNUM) == 0, count + 1 >= 0xff00, "{count}");
+            let header = FileHeader64::<LE>::parse(&fat[..]).unwrap();
+            assert_eq!(header.e_shnum.get(LE) == 0, count + 1 >= 0xff00, "{count}");
         }
     }
 }

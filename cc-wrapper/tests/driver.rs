@@ -93,7 +93,7 @@ fn check_fat_object(data: &[u8]) -> Vec<u8> {
 }
 
 fn unimig_machine(data: &[u8]) -> u16 {
-    u16::from_le_bytes([data[18], data[19]])
+    unimig_common::fat::elf_machine(data).expect("a 64-bit ELF file")
 }
 
 fn defines(data: &[u8], symbol: &str) -> bool {
