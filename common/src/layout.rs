@@ -444,6 +444,20 @@ fn compare_segments(x: &Image, a: &Image, report: &mut Report) {
             detail: format!("x86_64 {}, aarch64 {}", show(tx), show(ta)),
         });
     }
+    // The runtime copies the TLS image to a block aligned like PT_TLS and computes each
+    // variable's address from the segment's own address: a misaligned segment would shift them.
+    for (isa, tls) in [("x86_64", tx), ("aarch64", ta)] {
+        if let Some((vaddr, _, _, align)) = tls {
+            if align > 1 && vaddr % align != 0 {
+                report.problems.push(Problem {
+                    subject: "TLS segment (PT_TLS)".to_string(),
+                    x86_64: tx.map(|t| t.0),
+                    aarch64: ta.map(|t| t.0),
+                    detail: format!("the {isa} segment is not aligned to its alignment {align}"),
+                });
+            }
+        }
+    }
     for image in [x, a] {
         if !image.phdrs_loaded() {
             report.problems.push(Problem {

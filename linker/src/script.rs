@@ -224,11 +224,14 @@ pub fn render(
         } else {
             String::new()
         };
+        // The location counter is moved to the region's start first: lld places a `.tbss` that
+        // follows `.data` directly at the counter, ignoring the address on the output section
+        // (seen with an 8-aligned `.tbss` after a `.data` ending at a 4-byte boundary).
         let _ = writeln!(
             s,
-            "  {} {:#x} :{align}\n  {{",
+            "  . = {start:#x};\n  {} {start:#x} :{align}\n  {{",
             region.region.output(),
-            region.start
+            start = region.start
         );
         for slot in &region.slots {
             if let Some(index) = slot.sections[isa] {
