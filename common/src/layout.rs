@@ -21,7 +21,10 @@
 //!   ISA reads for itself);
 //! * both images have the same `PT_TLS` (address, file and memory size, alignment);
 //! * in each image the program headers lie inside a loaded segment (musl's static start-up
-//!   reads them through `AT_PHDR`).
+//!   reads them through `AT_PHDR`);
+//! * when either image has `.llvm_stackmaps`: the records of functions in shared code have the
+//!   same IDs in both, each with the same number of locations of the same sizes
+//!   ([`crate::stackmap::compare_shapes`]); records of ISA-private functions are skipped.
 //!
 //! Symbols that both images define but keep in ISA-private sections (musl's ISA-specific
 //! internals, for example) are not migratable; they are reported, not counted as mismatches.
@@ -218,6 +221,21 @@ impl<'a> Image<'a> {
         self.sections.iter().find(|s| s.name == name)
     }
 
+    /// Whether `addr` is in a shared executable section.
+    pub fn in_shared_code(&self, addr: u64) -> bool {
+        self.sections
+            .iter()
+            .any(|s| s.shared && s.exec && s.addr <= addr && addr < s.addr + s.size)
+    }
+
+    /// The name of the function symbol at `addr`.
+    pub fn function_at(&self, addr: u64) -> Option<&str> {
+        self.symbols
+            .iter()
+            .find(|s| s.addr == addr && s.kind == SymKind::Function)
+            .map(|s| s.name.as_str())
+    }
+
     fn contents(&self, name: &str) -> Option<&'a [u8]> {
         self.file.section_by_name(name)?.data().ok()
     }
@@ -405,7 +423,55 @@ pub fn compare(x: &Image, a: &Image) -> Report {
         compare_symbols(x, a, &mut report);
     }
     compare_bytes(x, a, &mut report);
+    compare_stackmaps(x, a, &mut report);
     report
+}
+
+/// When either image has `.llvm_stackmaps`: the records of shared functions must have the same
+/// IDs on both ISAs, each with as many locations of the same sizes (records of ISA-private
+/// functions are skipped).
+fn compare_stackmaps(x: &Image, a: &Image, report: &mut Report) {
+    let images = [x, a];
+    let (dx, da) = (
+        x.contents(crate::stackmap::SECTION),
+        a.contents(crate::stackmap::SECTION),
+    );
+    if dx.is_none() && da.is_none() {
+        return;
+    }
+    let mut shapes: [Vec<crate::stackmap::RecordShape>; 2] = Default::default();
+    for (i, data) in [dx, da].into_iter().enumerate() {
+        let image = images[i];
+        match crate::stackmap::parse_all(data.unwrap_or_default()) {
+            Ok(maps) => {
+                shapes[i] = crate::stackmap::shapes(&maps)
+                    .into_iter()
+                    .filter(|r| image.in_shared_code(r.function))
+                    .collect();
+            }
+            Err(e) => report.problems.push(Problem {
+                subject: format!("section {}", crate::stackmap::SECTION),
+                x86_64: None,
+                aarch64: None,
+                detail: format!("the {} image's cannot be read: {e:#}", image.isa.name()),
+            }),
+        }
+    }
+    for d in crate::stackmap::compare_shapes(&shapes[0], &shapes[1]) {
+        let name = (0..2)
+            .filter_map(|i| Some((i, d.function[i]?)))
+            .find_map(|(i, addr)| images[i].function_at(addr));
+        let subject = match name {
+            Some(name) => format!("stackmap record {:#x} of {name}", d.id),
+            None => format!("stackmap record {:#x}", d.id),
+        };
+        report.problems.push(Problem {
+            subject,
+            x86_64: d.function[0],
+            aarch64: d.function[1],
+            detail: d.detail,
+        });
+    }
 }
 
 fn compare_sections(x: &Image, a: &Image, report: &mut Report) {

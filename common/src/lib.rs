@@ -9,6 +9,7 @@ pub mod fat;
 pub mod isa;
 pub mod layout;
 pub mod output;
+pub mod stackmap;
 pub mod toolchain;
 
 pub use isa::Isa;

@@ -6,7 +6,7 @@
 //!
 //! ```text
 //! ld.lld-19 -m <emulation> -static -z norelro --gc-sections <user options> -O0
-//!           probe: -Map <work>/<isa>.probe.map -o <work>/<isa>.probe
+//!           probe: -T <work>/probe.ld -Map <work>/<isa>.probe.map -o <work>/<isa>.probe
 //!           final: -T <work>/<isa>.ld [-Map <map>] -o <work>/<isa>.exe
 //!           <inputs in command-line order>
 //! ```
@@ -14,6 +14,9 @@
 //! * `-O0` (after the user's options, so it wins): lld does not merge `SHF_MERGE` sections, so
 //!   each object's string literals stay one input section the script can place. The cost is
 //!   the lost de-duplication of equal literals across objects (and no tail merging).
+//! * probe `-T <work>/probe.ld`: lld's default layout (the script only `INSERT`s) with
+//!   `.llvm_stackmaps` kept against `--gc-sections`, as the final scripts keep it, so the same
+//!   input sections survive in both links.
 //! * `-s`/`--strip-all` is not given to lld: the final images are checked by their symbols
 //!   first, then stripped (see [`crate::embed`]).
 //! * `-static`: images are static, non-PIE.
@@ -78,6 +81,11 @@ pub fn probe_map(work: &Path, isa: Isa) -> PathBuf {
     work.join(format!("{}.probe.map", isa.name()))
 }
 
+/// The probe links' linker script ([`crate::script::PROBE`]), for both ISAs.
+pub fn probe_script_path(work: &Path) -> PathBuf {
+    work.join("probe.ld")
+}
+
 /// The final link's linker script.
 pub fn script_path(work: &Path, isa: Isa) -> PathBuf {
     work.join(format!("{}.ld", isa.name()))
@@ -121,6 +129,8 @@ pub fn job(isa: Isa, kind: Kind, plan: &Plan, inputs: &[OsString], work: &Path) 
     argv.push("-O0".into());
     match kind {
         Kind::Probe => {
+            argv.push("-T".into());
+            argv.push(probe_script_path(work).into());
             argv.push("-Map".into());
             argv.push(probe_map(work, isa).into());
         }
@@ -260,6 +270,8 @@ mod tests {
             .collect();
         assert!(argv.ends_with(&[
             "-O0".to_string(),
+            "-T".into(),
+            "/w/probe.ld".into(),
             "-Map".into(),
             "/w/x86_64.probe.map".into(),
             "-o".into(),

@@ -115,6 +115,9 @@ fn run() -> Result<()> {
     let lists = [&prepared.x86_64, &prepared.aarch64];
 
     // Pass 4.
+    let probe_script = lld::probe_script_path(work.path());
+    std::fs::write(&probe_script, script::PROBE)
+        .with_context(|| format!("writing {}", probe_script.display()))?;
     let probes =
         [0, 1].map(|i| lld::job(Isa::ALL[i], lld::Kind::Probe, &plan, lists[i], work.path()));
     if work.kept() {

@@ -10,7 +10,9 @@
 //! AArch64 `udf #0`, 0x00000000, permanently undefined), in data sections with zeros. `.tdata`/`.tbss` get the same `ALIGN` on both
 //! ISAs, so `PT_TLS` is equal too.
 //!
-//! No pattern is `KEEP`: garbage collection decides as in the probe links. The ISA-private
+//! The only `KEEP` is `.llvm_stackmaps` (the migration points' stackmaps, which nothing
+//! references); the probe links keep it too, with [`PROBE`], so garbage collection decides
+//! the same in both links. The ISA-private
 //! sections follow at `private_base`: code, read-only data (unwind tables, constant pools, jump
 //! tables), then writable data (`.init_array`, `.got`, ...), each group starting on a new page.
 //! Catch-all patterns by section flags at the end of each group make sure no allocated section
@@ -37,7 +39,9 @@ const READ_ONLY_SECTIONS: &[(&str, &str)] = &[
         ".gcc_except_table",
         "*(.gcc_except_table .gcc_except_table.*)",
     ),
-    (".llvm_stackmaps", "*(.llvm_stackmaps)"),
+    // Not referenced by the program: kept against --gc-sections, as in the probe links
+    // ([`PROBE`]), so it keeps the same functions alive in both links.
+    (".llvm_stackmaps", "KEEP(*(.llvm_stackmaps))"),
 ];
 const WRITABLE_SECTIONS: &[(&str, &str)] = &[
     (".preinit_array", "*(.preinit_array)"),
@@ -52,6 +56,18 @@ const WRITABLE_SECTIONS: &[(&str, &str)] = &[
     (".got", "*(.got)"),
     (".got.plt", "*(.got.plt)"),
 ];
+
+/// The probe links' script: lld's default layout (`INSERT` keeps it), plus `.llvm_stackmaps`
+/// kept against `--gc-sections` exactly as the final scripts keep it. Its relocations against
+/// the instrumented functions make those live in both links alike.
+pub const PROBE: &str = "\
+/* ld.unimig: probe link; lld's default layout, stackmaps kept as in the final link. */
+SECTIONS
+{
+  .llvm_stackmaps : { KEEP(*(.llvm_stackmaps)) }
+}
+INSERT AFTER .text;
+";
 
 /// Names of the ISA-private sections that take what the rules above leave.
 pub const PRIVATE_TEXT: &str = ".text.isa";
@@ -395,6 +411,33 @@ mod tests {
             a.contains("\"/a/libc.a:printf.o\"(\".text.printf\")"),
             "{a}"
         );
+    }
+
+    /// `.llvm_stackmaps` is referenced by nothing: both the probe script and the final script
+    /// must keep it against --gc-sections, or it is gone (and the sections survive alike).
+    #[test]
+    fn stackmaps_are_kept_in_probe_and_final_links() {
+        assert!(PROBE.contains(".llvm_stackmaps : { KEEP(*(.llvm_stackmaps)) }"));
+        assert!(PROBE.contains("INSERT AFTER .text;"));
+        let layout = Layout {
+            regions: vec![],
+            tls_align: 1,
+            private_base: 0x420000,
+            private: vec![],
+            size_differs: vec![],
+        };
+        let outputs = Outputs {
+            present: [".llvm_stackmaps".to_string()].into(),
+            extra: vec![],
+        };
+        let x = render(&layout, &outputs, 0, &[], &[], "x86_64-linux-musl").unwrap();
+        let keep = x
+            .find("  .llvm_stackmaps : { KEEP(*(.llvm_stackmaps)) }\n")
+            .unwrap_or_else(|| panic!("{x}"));
+        // In the read-only private group: after the code, before .rodata.isa.
+        assert!(x.find(PRIVATE_TEXT).unwrap() < keep, "{x}");
+        assert!(keep < x.find(PRIVATE_RODATA).unwrap(), "{x}");
+        assert!(known_output(".llvm_stackmaps"));
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Pass 9: check the final images against the layout contract before anything is written.
 //!
 //! The check is [`unimig_common::layout::compare`] (the one `unimig check` runs): shared
-//! sections, symbols in them, shared data bytes, `PT_TLS`, program headers. ld.unimig knows
+//! sections, symbols in them, shared data bytes, `PT_TLS`, program headers, and the stackmap
+//! records (same IDs and location sizes on both ISAs, for functions in shared code). ld.unimig knows
 //! more than the images tell, so it adds what the planner could not share although the
 //! program can observe it: an input section of the *user's* (not the sysroots') that both ISAs
 //! have, with symbols or string literals, but that had to stay ISA-private (different sizes or
