@@ -378,22 +378,8 @@ impl RunSpec {
     }
 }
 
-/// The two ISAs a fat executable runs on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Isa {
-    X86_64,
-    Aarch64,
-}
-
-impl Isa {
-    pub const ALL: [Isa; 2] = [Isa::X86_64, Isa::Aarch64];
-    pub fn name(self) -> &'static str {
-        match self {
-            Isa::X86_64 => "x86_64",
-            Isa::Aarch64 => "aarch64",
-        }
-    }
-}
+/// The two ISAs a fat executable runs on (unimig's own definition).
+pub use unimig_common::Isa;
 
 /// The command that runs `app` on `isa`: `app ARGS` natively, `unimig run --isa aarch64 app
 /// ARGS` for the AArch64 half (under qemu-aarch64).
