@@ -2,14 +2,7 @@
 # snapshot without a generated configure, so autoreconf first (as Debian's build does).
 . "$TESTS_DIR/packages/lib.sh"
 
-phase "autoreconf -fi"
-autoreconf -fi
-phase "configure --disable-shared"
-./configure --disable-shared
-phase "make"
-make -j"$JOBS"
-phase "make check (x86-64)"
-make -j"$JOBS" check
+autotools_build_and_check
 # The same test suites (test/run-suites) against the AArch64 halves of the test programs.
 phase "make check (aarch64 halves)"
 progs=(test/bin/json_process)

@@ -39,3 +39,17 @@ with_aarch64_halves() {
   done
   return $status
 }
+
+# autotools_build_and_check: the sequence for an autotools + libtool package whose orig tarball
+# has no generated configure: autoreconf (as Debian's build does), a static-only configure,
+# make, and the package's own `make check` on x86-64.
+autotools_build_and_check() {
+  phase "autoreconf -fi"
+  autoreconf -fi
+  phase "configure --disable-shared"
+  ./configure --disable-shared
+  phase "make"
+  make -j"$JOBS"
+  phase "make check (x86-64)"
+  make -j"$JOBS" check
+}

@@ -5,14 +5,7 @@
 # the Rust test runs the programs on inputs of its own instead.
 . "$TESTS_DIR/packages/lib.sh"
 
-phase "autoreconf -fi"
-autoreconf -fi
-phase "configure --disable-shared"
-./configure --disable-shared
-phase "make"
-make -j"$JOBS"
-phase "make check (x86-64)"
-make -j"$JOBS" check
+autotools_build_and_check
 phase "make check (aarch64 halves)"
 with_aarch64_halves make -C tests check -- tests/test-version tests/test-reader
 phase "done"
