@@ -68,17 +68,33 @@ fn build(tmp: &Path) -> (PathBuf, PathBuf) {
 /// The ELF machine field of a file.
 fn elf_machine(path: &Path) -> u16 {
     let data = fs::read(path).unwrap();
-    assert!(
-        data.len() > 20 && &data[..4] == b"\x7fELF",
-        "{} is not an ELF file",
-        path.display()
-    );
-    u16::from_le_bytes([data[18], data[19]])
+    unimig_common::fat::elf_machine(&data)
+        .unwrap_or_else(|| panic!("{} is not a 64-bit ELF file", path.display()))
 }
 
 fn section_names(path: &Path) -> String {
     let out = check(Command::new("readelf").arg("-SW").arg(path));
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Runs every case on both ISAs: each run must give the checked-in stdout, stderr and exit
+/// code, and the two runs must agree.
+fn assert_cases(label: &str, prog: &Path) {
+    for case in cases() {
+        let spec = RunSpec::new(&case.args).stdin(case.stdin.clone());
+        let (x86, a64) = run_both_isas_spec(prog, &spec);
+        let what = format!("{label} case {}", case.name);
+        for (isa, out) in [("x86_64", &x86), ("aarch64", &a64)] {
+            assert_expected(
+                &format!("{what} on {isa}"),
+                out,
+                &case.stdout,
+                &case.stderr,
+                case.code,
+            );
+        }
+        assert_same_output(&what, &x86, &a64);
+    }
 }
 
 #[test]
@@ -107,26 +123,7 @@ fn multifile_make_both_isas_expected_output() {
         "numstat carries no AArch64 image"
     );
 
-    for case in cases() {
-        let spec = RunSpec::new(&case.args).stdin(case.stdin.clone());
-        let (x86, a64) = run_both_isas_spec(&prog, &spec);
-        let what = format!("numstat case {}", case.name);
-        assert_expected(
-            &format!("{what} on x86_64"),
-            &x86,
-            &case.stdout,
-            &case.stderr,
-            case.code,
-        );
-        assert_expected(
-            &format!("{what} on aarch64"),
-            &a64,
-            &case.stdout,
-            &case.stderr,
-            case.code,
-        );
-        assert_same_output(&what, &x86, &a64);
-    }
+    assert_cases("numstat", &prog);
 }
 
 #[test]
@@ -191,25 +188,7 @@ fn multifile_one_step_compile_and_link() {
         cmd.arg(src.join(format!("{name}.c")));
     }
     check(cmd.arg("-lm").current_dir(tmp.path()));
-    for case in cases() {
-        let spec = RunSpec::new(&case.args).stdin(case.stdin.clone());
-        let (x86, a64) = run_both_isas_spec(&app, &spec);
-        let what = format!("numstat (one-step build) case {}", case.name);
-        assert_expected(
-            &format!("{what} on x86_64"),
-            &x86,
-            &case.stdout,
-            &case.stderr,
-            case.code,
-        );
-        assert_expected(
-            &format!("{what} on aarch64"),
-            &a64,
-            &case.stdout,
-            &case.stderr,
-            case.code,
-        );
-    }
+    assert_cases("numstat (one-step build)", &app);
     // No stray objects from the one-step build.
     let stray: Vec<_> = std::fs::read_dir(tmp.path())
         .unwrap()
