@@ -283,17 +283,26 @@ fn archive_with_duplicate_member_names() {
     assert_same(&native, &a64);
 }
 
+/// Runs ld.unimig on `argv` (whose output is `app` in the project), asserts that it fails and
+/// writes no output, and returns its diagnostics.
+fn refused(argv: Vec<String>) -> String {
+    let app = argv[argv.iter().position(|a| a == "-o").expect("-o in argv") + 1].clone();
+    let out = ld().args(&argv).output().unwrap();
+    assert!(
+        !out.status.success(),
+        "ld.unimig succeeded: {}",
+        stderr(&out)
+    );
+    assert!(!Path::new(&app).exists(), "output written on failure");
+    stderr(&out)
+}
+
 #[test]
 fn undefined_symbol_fails_without_output() {
     let p = Project::new();
     let app = p.file("app");
     // main.o needs lib_add and lib_sum.
-    let out = ld()
-        .args(clang_like_argv(&app, &[&p.s("main.o"), &p.s("add.o")]))
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = stderr(&out);
+    let err = refused(clang_like_argv(&app, &[&p.s("main.o"), &p.s("add.o")]));
     assert!(err.contains("undefined symbol: lib_sum"), "{err}");
     // Reported once (both ISAs fail the same way), naming the user's file, not the work dir.
     assert_eq!(err.matches("undefined symbol: lib_sum").count(), 1, "{err}");
@@ -323,12 +332,7 @@ fn aarch64_only_failure_is_attributed() {
          #else\nint main(void) { return 0; }\n#endif\n",
     );
     let app = p.file("app");
-    let out = ld()
-        .args(clang_like_argv(&app, &[&p.s("armonly.o")]))
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = stderr(&out);
+    let err = refused(clang_like_argv(&app, &[&p.s("armonly.o")]));
     assert!(err.contains("undefined symbol: only_on_arm"), "{err}");
     assert!(
         err.contains("ld.unimig: note: while linking the aarch64-linux-musl image"),
@@ -343,15 +347,10 @@ fn plain_objects_are_refused_by_name() {
     let p = Project::new();
     let app = p.file("app");
     let plain = host_object(p.path(), "add");
-    let out = ld()
-        .args(clang_like_argv(
-            &app,
-            &[&p.s("main.o"), &plain.display().to_string(), &p.s("sum.o")],
-        ))
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = stderr(&out);
+    let err = refused(clang_like_argv(
+        &app,
+        &[&p.s("main.o"), &plain.display().to_string(), &p.s("sum.o")],
+    ));
     assert!(err.starts_with("ld.unimig: error: "), "{err}");
     assert!(
         err.contains(&format!("{}: has no AArch64 half", plain.display())),
@@ -362,15 +361,10 @@ fn plain_objects_are_refused_by_name() {
 
     // A plain member of an archive: named as archive(member).
     let lib = archive(&p.file("libplain.a"), &[&p.file("sum.o"), &plain], "rcs");
-    let out = ld()
-        .args(clang_like_argv(
-            &app,
-            &[&p.s("main.o"), &lib.display().to_string()],
-        ))
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = stderr(&out);
+    let err = refused(clang_like_argv(
+        &app,
+        &[&p.s("main.o"), &lib.display().to_string()],
+    ));
     assert!(
         err.contains("libplain.a(add.x86_64.o): has no AArch64 half"),
         "{err}"
@@ -391,15 +385,10 @@ fn shared_and_scripts_refused() {
     );
     let script = p.file("libfoo.a");
     fs::write(&script, "/* GNU ld script */\nGROUP ( libfoo.so.1 )\n").unwrap();
-    let out = ld()
-        .args(clang_like_argv(
-            &app,
-            &[&p.s("main.o"), &script.display().to_string()],
-        ))
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = stderr(&out);
+    let err = refused(clang_like_argv(
+        &app,
+        &[&p.s("main.o"), &script.display().to_string()],
+    ));
     assert!(
         err.contains("libfoo.a: not an ELF object or archive"),
         "{err}"
