@@ -33,6 +33,7 @@ mod lld;
 mod script;
 mod substitute;
 mod survey;
+mod symbols;
 mod verify;
 
 use anyhow::{Context, Result};
@@ -155,8 +156,19 @@ fn run() -> Result<()> {
     }
 
     // Pass 7.
+    let image_id = symbols::image_id(&prepared.files, &layout)?;
+    let runtime_symbols = symbols::script_lines(&layout, image_id);
     for (i, isa) in Isa::ALL.into_iter().enumerate() {
-        let text = script::render(&layout, &outputs, i, live[i], &prepared.files, isa.triple())?;
+        let mut text = script::render(
+            &layout,
+            &outputs,
+            i,
+            live[i],
+            &prepared.files,
+            isa.triple(),
+            image_id,
+        )?;
+        text.push_str(&runtime_symbols);
         let path = lld::script_path(work.path(), isa);
         std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
     }

@@ -226,6 +226,7 @@ pub fn render(
     live: &[LiveSection],
     files: &[PreparedFile],
     triple: &str,
+    image_id: u64,
 ) -> Result<String> {
     let mut s = String::new();
     let _ = writeln!(
@@ -296,6 +297,12 @@ pub fn render(
     // Read-only data.
     s.push_str(NEW_PAGE);
     group(&mut s, READ_ONLY_SECTIONS, false, false);
+    // The image id as data too (crate::symbols): the absolute symbol's 64-bit value is out of
+    // reach of small-code-model references, so the runtime reads this word instead.
+    let _ = writeln!(
+        s,
+        "  .unimig.image_id : {{ . = ALIGN(8); __unimig_image_id_word = .; QUAD({image_id:#x}) }}"
+    );
     let _ = writeln!(
         s,
         "  {PRIVATE_RODATA} : {{ *(.rodata .rodata.*) \
@@ -390,7 +397,7 @@ mod tests {
                 write: true,
             }],
         };
-        let x = render(&layout, &outputs, 0, &live, &files, "x86_64-linux-musl").unwrap();
+        let x = render(&layout, &outputs, 0, &live, &files, "x86_64-linux-musl", 1).unwrap();
         assert!(x.contains("  .text 0x410000 :\n  {\n"), "{x}");
         assert!(
             x.contains("    . = 0x410000; \"a.o\"(\".text.main\")\n"),
@@ -405,7 +412,7 @@ mod tests {
         assert!(x.contains("  mysec : { *(\"mysec\") }\n"), "{x}");
         assert!(x.contains("  .eh_frame : { *(.eh_frame) }\n"), "{x}");
         assert!(!x.contains(".init_array"), "{x}");
-        let a = render(&layout, &outputs, 1, &live, &files, "aarch64-linux-musl").unwrap();
+        let a = render(&layout, &outputs, 1, &live, &files, "aarch64-linux-musl", 1).unwrap();
         assert!(a.contains("\"/w/a.o\"(\".text.main\")"), "{a}");
         assert!(
             a.contains("\"/a/libc.a:printf.o\"(\".text.printf\")"),
@@ -430,7 +437,7 @@ mod tests {
             present: [".llvm_stackmaps".to_string()].into(),
             extra: vec![],
         };
-        let x = render(&layout, &outputs, 0, &[], &[], "x86_64-linux-musl").unwrap();
+        let x = render(&layout, &outputs, 0, &[], &[], "x86_64-linux-musl", 1).unwrap();
         let keep = x
             .find("  .llvm_stackmaps : { KEEP(*(.llvm_stackmaps)) }\n")
             .unwrap_or_else(|| panic!("{x}"));
