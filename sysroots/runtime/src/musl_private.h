@@ -129,6 +129,10 @@ _Static_assert(sizeof(struct unimig_musl_tls_module) == 48, "struct tls_module")
 /* musl private globals and functions (hidden in libc.a; a static link resolves them). */
 extern struct unimig_musl_libc __libc UNIMIG_HIDDEN;
 extern size_t __sysinfo UNIMIG_HIDDEN;
+/* per machine (AT_HWCAP); restore.c keeps the destination's */
+extern size_t __hwcap UNIMIG_HIDDEN;
+/* musl's signal return trampoline (src/signal/<arch>/restore.s), the sa_restorer it installs */
+void __restore_rt(void) UNIMIG_HIDDEN;
 extern unsigned __default_stacksize UNIMIG_HIDDEN;
 extern const char __libc_version[] UNIMIG_HIDDEN;
 int __set_thread_area(void *) UNIMIG_HIDDEN;

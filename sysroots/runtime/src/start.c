@@ -27,15 +27,26 @@
  */
 #include "rt_internal.h"
 #include "musl_private.h"
+#include "migrate.h"
 #include <elf.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 
-/* trampoline.S: sp = `sp` (16-byte aligned), frame pointer and return address chain ended,
- * then stage2(main, argc, argv); never returns. */
-_Noreturn void unimig_rt_start_on_stack(uintptr_t sp, unimig_musl_stage2_fn *stage2,
-	int (*main)(int, char **, char **), int argc, char **argv) RT_HIDDEN;
+/* trampoline.S: sp = `sp` (= UNIMIG_MAIN_STACK_TOP), frame pointer and return address chain
+ * ended, musl's constructors (__libc_start_init), then exit(main(argc, argv, envp)) with main
+ * called at exactly that stack pointer, returning to __unimig_main_return (what musl's stage 2
+ * does, with the stack layout docs/migration.md section 5 fixes). Never returns. */
+_Noreturn void unimig_rt_start_on_stack(uintptr_t sp, int (*main)(int, char **, char **),
+	int argc, char **argv) RT_HIDDEN;
+
+/* The main stack mapping, guard included (for the migration-point handler's checks). */
+uintptr_t unimig_rt_main_map_lo, unimig_rt_main_map_hi;
+
+static int is_unimig_var(const char *s)
+{
+	return !strncmp(s, "UNIMIG_", 7);
+}
 
 #ifndef AT_BASE_PLATFORM
 #define AT_BASE_PLATFORM 24
@@ -83,9 +94,15 @@ _Noreturn int unimig_rt_start_main(unimig_musl_stage2_fn *stage2,
 	int (*main)(int, char **, char **), int argc, char **argv)
 {
 	char **envp = argv + argc + 1;
-	size_t envc = 0, auxn = 0, strings = 0, auxdata = 0, i;
-	while (envp[envc]) envc++;
-	size_t *auxv = (size_t *)(envp + envc + 1);
+	size_t envc = 0, kenvc = 0, auxn = 0, strings = 0, auxdata = 0, i;
+	/* Migration control (UNIMIG_*), then restore mode: resume a checkpoint instead. */
+	unimig_rt_ctl_init(envp);
+	if (unimig_rt_ctl.restore)
+		unimig_rt_restore(unimig_rt_ctl.restore);
+	/* The program sees the environment without the UNIMIG_* variables. */
+	for (; envp[kenvc]; kenvc++)
+		envc += !is_unimig_var(envp[kenvc]);
+	size_t *auxv = (size_t *)(envp + kenvc + 1);
 	for (; auxv[2 * auxn] != AT_NULL; auxn++) {
 		size_t type = auxv[2 * auxn], val = auxv[2 * auxn + 1];
 		if (type == AT_RANDOM && val) auxdata += 16;
@@ -94,7 +111,8 @@ _Noreturn int unimig_rt_start_main(unimig_musl_stage2_fn *stage2,
 	if (auxn >= UNIMIG_MAIN_AUXV_SLOTS)
 		unimig_rt_fatal_hex("too many auxiliary vector entries: ", auxn);
 	for (i = 0; i < (size_t)argc; i++) strings += strlen(argv[i]) + 1;
-	for (i = 0; i < envc; i++) strings += strlen(envp[i]) + 1;
+	for (i = 0; i < kenvc; i++)
+		if (!is_unimig_var(envp[i])) strings += strlen(envp[i]) + 1;
 
 	/* Sizes and addresses. */
 	size_t arrays = sizeof(long) + sizeof(char *) * ((size_t)argc + 1 + envc + 1)
@@ -111,6 +129,8 @@ _Noreturn int unimig_rt_start_main(unimig_musl_stage2_fn *stage2,
 		unimig_rt_fatal_hex("cannot map the main stack (address range taken?) at ", lo);
 	if (unimig_rt_sys(SYS_mprotect, (long)lo, UNIMIG_MAIN_STACK_GUARD, PROT_NONE, 0, 0) < 0)
 		unimig_rt_fatal_hex("cannot protect the main stack guard at ", lo);
+	unimig_rt_main_map_lo = lo;
+	unimig_rt_main_map_hi = hi;
 
 	/* The copy. */
 	long *nargc = (long *)UNIMIG_MAIN_ARGS;
@@ -130,10 +150,11 @@ _Noreturn int unimig_rt_start_main(unimig_musl_stage2_fn *stage2,
 		str += n;
 	}
 	nargv[argc] = 0;
-	for (i = 0; i < envc; i++) {
+	for (i = 0, envc = 0; i < kenvc; i++) {
+		if (is_unimig_var(envp[i])) continue;
 		size_t n = strlen(envp[i]) + 1;
 		memcpy(str, envp[i], n);
-		nenvp[i] = str;
+		nenvp[envc++] = str;
 		str += n;
 	}
 	nenvp[envc] = 0;
@@ -172,7 +193,11 @@ _Noreturn int unimig_rt_start_main(unimig_musl_stage2_fn *stage2,
 	self->stack_size = stack;
 	self->guard_size = UNIMIG_MAIN_STACK_GUARD;
 
-	unimig_rt_start_on_stack(UNIMIG_MAIN_STACK_TOP, stage2, main, argc, nargv);
+	/* The request signal's handler (supervised runs only). musl's stage 2 is not used: the
+	 * trampoline does its work so that main's frame sits at a fixed place. */
+	(void)stage2;
+	unimig_rt_ctl_signals();
+	unimig_rt_start_on_stack(UNIMIG_MAIN_STACK_TOP, main, argc, nargv);
 }
 
 /* musl's hook: a strong definition, replacing musl's weak default. */

@@ -39,6 +39,7 @@
  */
 #include "rt_internal.h"
 #include "musl_private.h"
+#include "migrate.h"
 #include <elf.h>
 #include <string.h>
 #include <unistd.h>
@@ -59,6 +60,7 @@ static struct unimig_musl_tls_module main_tls;
 static size_t tls_a;    /* p_align (>= 1) */
 static size_t tls_ba;   /* descriptor alignment: max(p_align, 16) */
 static size_t tls_gap;  /* AArch64: TLS block offset from the thread pointer, max(16, p_align) */
+static td_t *main_td;   /* the main thread's descriptor (same address on both ISAs) */
 
 /* Used only while the real TLS area is being mapped, so that errno (written by musl's
  * syscall() on failure) has somewhere to go. */
@@ -202,6 +204,7 @@ void __init_tls(size_t *aux)
 		unimig_rt_fatal("internal error: TLS block misplaced", 0);
 	if (__init_tp(td) < 0)
 		unimig_rt_fatal("cannot set the thread pointer", 0);
+	main_td = td;
 
 	/* 5. Does musl's compiled code agree with our idea of its private structures? */
 	const char *bad = unimig_musl_selfcheck(td, (void *)td->dtv[1], aux);
@@ -213,4 +216,25 @@ void __init_tls(size_t *aux)
 		__unimig_start_main;
 	if (hook != unimig_rt_start_main)
 		unimig_rt_fatal("musl's default start-up hook is linked instead of the runtime's", 0);
+}
+
+/* After a restore copied the source's TLS area and .bss (restore.c): this file's state and the
+ * descriptor are the source's, at the same addresses (the layout depends only on PT_TLS, equal
+ * on both ISAs). Per ISA or per process, so redone here: the module offset (TP-relative, per
+ * ISA), the AArch64 TCB words (zero when the source was x86-64), the thread id. The thread
+ * pointer itself was set by this process's own __init_tls, to the same address. */
+void unimig_rt_tls_after_restore(void)
+{
+	td_t *td = main_td;
+#ifdef __x86_64__
+	main_tls.offset = main_tls.size;
+#else
+	main_tls.offset = tls_gap;
+	unsigned char *tcb = (unsigned char *)tp_of(td);
+	memcpy(tcb - sizeof td->dtv, &td->dtv, sizeof td->dtv);
+	memcpy(tcb, &td->dtv, sizeof td->dtv);
+	memcpy(tcb + UNIMIG_MUSL_TP_DESC_PTR, &td, sizeof td);
+#endif
+	td->tid = (int)unimig_rt_raw_syscall(SYS_gettid, 0, 0, 0, 0, 0);
+	td->sysinfo = __sysinfo;
 }

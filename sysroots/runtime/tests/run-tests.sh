@@ -142,6 +142,9 @@ for pair in "native1 native2" "qemu1 qemu2"; do
   fi
 done
 
+# Same-ISA migration round trips and damaged checkpoints (needs the built unimig-cc).
+OUT=$OUT SYSROOTS=$SYSROOTS QEMU=$QEMU bash "$here/migrate-test.sh" "$work" || fail=1
+
 if [ $fail -eq 0 ]; then
   if [ -z "${WORK:-}" ] && [ -z "${KEEP:-}" ]; then
     rm -rf "$work"

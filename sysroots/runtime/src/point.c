@@ -1,0 +1,131 @@
+/*
+ * The migration-point handler (docs/migration.md section 2): counts the points, decides
+ * whether to migrate, and runs the source side of an attempt (probe, checkpoint, commit or
+ * abort). Called by the assembly stub __unimig_migration_point with the caller's registers.
+ */
+#include "migrate.h"
+#include "musl_private.h"
+#include <errno.h>
+#include <string.h>
+#include <sys/syscall.h>
+
+/* In .bss: copied with the shared data range, so the count continues on the destination. */
+uint64_t unimig_rt_points;
+static uint32_t next_at;     /* index of the next UNIMIG_MIGRATE_AT entry not yet handled */
+static int busy;             /* an attempt is running (a signal handler's points return) */
+extern volatile int unimig_rt_pending RT_HIDDEN;
+
+void unimig_rt_migration_point(struct unimig_regs *r) RT_HIDDEN;
+
+static void update_flag(void)
+{
+	int want = unimig_rt_pending || next_at < unimig_rt_ctl.nat;
+	__atomic_store_n(&__unimig_migrate_requested, want, __ATOMIC_RELAXED);
+}
+
+/* The request is settled (migrated, aborted, or the supervisor is gone). */
+static void drop_request(void)
+{
+	unimig_rt_pending = 0;
+	while (next_at < unimig_rt_ctl.nat && unimig_rt_ctl.at[next_at] <= unimig_rt_points)
+		next_at++;
+}
+
+static void ckpt_path(char *buf, const char *suffix)
+{
+	char num[24], *p = num + sizeof num;
+	uint64_t v = unimig_rt_points;
+	*--p = 0;
+	do *--p = (char)('0' + v % 10); while (v /= 10);
+	strcpy(buf, unimig_rt_ctl.dir);
+	strcat(buf, "/");
+	strcat(buf, p);
+	strcat(buf, suffix);
+}
+
+/* One exchange: send `msg path`, read the answer into ans. -1: the supervisor is gone. */
+static int ask(const char *msg, const char *path, char *ans, size_t n)
+{
+	if (unimig_rt_ctl_send(msg, path) < 0 || unimig_rt_ctl_recv(ans, n) < 0) {
+		unimig_rt_ctl.fd = -1;     /* unsupervised from now on */
+		unimig_rt_ctl.nat = 0;
+		return -1;
+	}
+	return 0;
+}
+
+static int starts(const char *s, const char *word)
+{
+	size_t n = strlen(word);
+	return !strncmp(s, word, n) && (s[n] == 0 || s[n] == ' ');
+}
+
+static void attempt(const struct unimig_regs *r)
+{
+	char path[sizeof unimig_rt_ctl.dir + 32], ans[256];
+	uint64_t bytes;
+	const char *why = 0;
+
+	/* Only the main thread, on its own stack, without other threads (their stacks and
+	 * registers are not captured). Otherwise the request stays pending. */
+	if (r->sp < unimig_rt_main_map_lo || r->sp > UNIMIG_MAIN_STACK_TOP)
+		return;
+	if (__libc.threads_minus_1)
+		why = "the process has threads";
+	if (!why) {
+		ckpt_path(path, ".probe");
+		why = unimig_rt_ckpt_write(path, r, 1, &bytes);
+	}
+	if (why) {
+		unimig_rt_ctl_send("refuse", why);
+		return;
+	}
+	if (ask("probe", path, ans, sizeof ans) < 0) {
+		drop_request();
+		return;
+	}
+	if (!starts(ans, "go"))
+		return;                 /* retry <reason>: at the next point */
+
+	ckpt_path(path, ".ckpt");
+	why = unimig_rt_ckpt_write(path, r, 0, &bytes);
+	if (why) {
+		unimig_rt_ctl_send("refuse", why);
+		return;
+	}
+	if (ask("ckpt", path, ans, sizeof ans) == 0 && starts(ans, "commit")) {
+		/* The destination owns the process state now: no atexit, no stdio flush. */
+		for (;;) unimig_rt_raw_syscall(SYS_exit_group, 0, 0, 0, 0, 0);
+	}
+	drop_request();                 /* abort <reason>: carry on as if nothing happened */
+}
+
+void unimig_rt_migration_point(struct unimig_regs *r)
+{
+	if (busy) return;
+	unimig_rt_points++;
+	if (unimig_rt_ctl.fd < 0) {
+		/* Unsupervised: a stray request (signal without a supervisor) is ignored. */
+		unimig_rt_pending = 0;
+		update_flag();
+		return;
+	}
+	int due = unimig_rt_pending ||
+		(next_at < unimig_rt_ctl.nat && unimig_rt_points >= unimig_rt_ctl.at[next_at]);
+	if (due) {
+		int saved = errno;
+		busy = 1;
+		attempt(r);
+		busy = 0;
+		errno = saved;
+	}
+	update_flag();
+}
+
+void unimig_rt_point_after_restore(void)
+{
+	busy = 0;
+	next_at = 0;
+	drop_request();
+	update_flag();
+}
