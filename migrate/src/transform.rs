@@ -1,0 +1,682 @@
+//! Stack transformation (docs/migration.md section 6): unwind the source stack with the
+//! source image's stackmaps and CFI, then build the same frames for the destination image.
+//!
+//! Values are at most 8 bytes (the instrumentation splits everything else into such pieces),
+//! so a live value travels as a zero-extended `u64`.
+
+use std::borrow::Cow;
+
+use unimig_common::Isa;
+
+use crate::checkpoint::{kind, Checkpoint, CheckpointError, Record, MAP_MAIN_STACK};
+use crate::image::{fp_reg, sp_reg, Image, ImageError, Site, Value};
+use crate::regs::{self, Regs};
+
+/// `main`'s CFA on both ISAs: the top of the runtime's fixed main stack.
+pub const UNIMIG_MAIN_STACK_TOP: u64 = 0x2010_8000_0000;
+
+/// No real stack is deeper than this; a longer chain is a cycle in corrupt data.
+const MAX_FRAMES: usize = 1 << 20;
+/// Largest destination stack the transformer builds (the runtime's main stack is smaller).
+const MAX_STACK: u64 = 1 << 30;
+
+/// Where unwinding stops.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stop {
+    /// At the frame that returns to `__unimig_main_return`, whose CFA must be
+    /// [`UNIMIG_MAIN_STACK_TOP`] (the contract).
+    MainReturn,
+    /// At the frame of the function at this source address (e.g. `main` in images whose
+    /// runtime does not call `main` from `__unimig_main_return` yet). The outermost frame keeps
+    /// its source CFA and return address.
+    Function(u64),
+}
+
+/// How [`transform_with`] and [`describe_with`] treat the outermost frame and the image id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Options {
+    pub stop: Stop,
+    /// Refuse images without `__unimig_image_id` (otherwise only the ISA is checked).
+    pub require_image_id: bool,
+}
+
+impl Default for Options {
+    /// The contract: stop at `__unimig_main_return`, check the image id.
+    fn default() -> Self {
+        Options {
+            stop: Stop::MainReturn,
+            require_image_id: true,
+        }
+    }
+}
+
+/// Which frame a refusal is about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FrameRef {
+    /// 0 is the innermost frame (the caller of `__unimig_migration_point`).
+    pub index: usize,
+    pub function: String,
+    pub record: Option<u64>,
+    /// The address at which the frame resumes.
+    pub return_address: u64,
+    pub isa: Isa,
+}
+
+impl std::fmt::Display for FrameRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} frame #{} ({}", self.isa, self.index, self.function)?;
+        if let Some(id) = self.record {
+            write!(f, ", record {id:#x}")?;
+        }
+        write!(f, ", return address {:#x})", self.return_address)
+    }
+}
+
+/// What is wrong with one frame.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum FrameFault {
+    #[error("no stackmap record at its return address (not an instrumented call site)")]
+    NoRecord,
+    #[error("unusable frame layout: {0}")]
+    Layout(String),
+    #[error("CFA {cfa:#x} minus sp {sp:#x} is not the fixed frame size {size}")]
+    FrameSize { cfa: u64, sp: u64, size: u64 },
+    #[error("live value {index} has size {size}; only 1 to 8 bytes can migrate")]
+    ValueSize { index: usize, size: u16 },
+    #[error("live value {index} is the address of a stack object (Direct location)")]
+    Direct { index: usize },
+    #[error("live value {index} is in register {reg}, which does not survive a call")]
+    Register { index: usize, reg: u16 },
+    #[error(
+        "live value {index} is addressed from register {reg}, neither sp nor the frame pointer"
+    )]
+    Base { index: usize, reg: u16 },
+    #[error("stack memory at {addr:#x} ({len} bytes) is not in the checkpoint")]
+    Memory { addr: u64, len: u64 },
+    #[error("the destination image has no record with this ID")]
+    NoCounterpart,
+    #[error("several destination records carry this ID")]
+    AmbiguousId,
+    #[error("the destination record has {dst} locations of sizes {dst_sizes:?}, the source {src} of sizes {src_sizes:?}")]
+    Shape {
+        src: usize,
+        dst: usize,
+        src_sizes: Vec<u16>,
+        dst_sizes: Vec<u16>,
+    },
+    #[error("live value {index}: constant {dst:#x} in the destination, {src:#x} in the source")]
+    Constant { index: usize, src: u64, dst: u64 },
+    #[error("main's CFA is {cfa:#x}, not UNIMIG_MAIN_STACK_TOP {UNIMIG_MAIN_STACK_TOP:#x}")]
+    MainCfa { cfa: u64 },
+    #[error("its CFA {cfa:#x} is not above its sp {sp:#x}")]
+    NotAbove { cfa: u64, sp: u64 },
+    #[error(
+        "the destination stack would start at {sp:#x}, below the main stack mapping at {map:#x}"
+    )]
+    Overflow { sp: u64, map: u64 },
+}
+
+/// A refusal about one frame: which frame, and what is wrong with it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FrameError {
+    pub frame: FrameRef,
+    pub fault: FrameFault,
+}
+
+fn frame_error(frame: FrameRef, fault: FrameFault) -> TransformError {
+    TransformError::Frame(Box::new(FrameError { frame, fault }))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TransformError {
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+    #[error(transparent)]
+    Image(#[from] ImageError),
+    #[error("checkpoint has no REGS record")]
+    NoRegs,
+    #[error("REGS record is {len} bytes, {isa} needs {expected}")]
+    RegsSize {
+        isa: Isa,
+        len: usize,
+        expected: usize,
+    },
+    /// A frame that cannot be mapped (boxed: it is the common refusal, and large).
+    #[error("{}: {}", .0.frame, .0.fault)]
+    Frame(Box<FrameError>),
+    #[error("the stack has more than {MAX_FRAMES} frames")]
+    TooDeep,
+    #[error("the destination stack would be {0} bytes")]
+    TooLarge(u64),
+}
+
+/// One frame of a checkpoint's stack, for `unimig inspect` and reports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FrameInfo {
+    /// 0 is the innermost frame.
+    pub index: usize,
+    pub function: String,
+    pub record_id: u64,
+    /// The address at which the frame resumes (the return address of its call).
+    pub return_address: u64,
+    pub cfa: u64,
+    pub sp: u64,
+    /// The live values (without the statepoint's header constants), zero-extended.
+    pub live_values: Vec<u64>,
+}
+
+/// Stack memory of a checkpoint: its `DATA` records, plus zeros inside the `MAIN_STACK` mapping
+/// (the runtime writes only non-zero pages).
+struct Memory<'c> {
+    chunks: Vec<(u64, &'c [u8])>,
+    zero: Vec<(u64, u64)>,
+}
+
+impl<'c> Memory<'c> {
+    fn new(ckpt: &'c Checkpoint<'_>) -> Memory<'c> {
+        let mut chunks: Vec<(u64, &[u8])> =
+            ckpt.records.iter().filter_map(|r| r.as_data()).collect();
+        chunks.sort_by_key(|c| c.0);
+        let zero = ckpt
+            .records
+            .iter()
+            .filter_map(|r| r.as_map())
+            .filter(|m| m.3 & MAP_MAIN_STACK != 0)
+            .map(|m| (m.0, m.0.saturating_add(m.1)))
+            .collect();
+        Memory { chunks, zero }
+    }
+
+    /// `len` (1..=8) bytes at `addr`, zero-extended.
+    fn read(&self, addr: u64, len: u64) -> Option<u64> {
+        let end = addr.checked_add(len)?;
+        let i = self.chunks.partition_point(|c| c.0 <= addr);
+        if i > 0 {
+            let (base, bytes) = self.chunks[i - 1];
+            if end - base <= bytes.len() as u64 {
+                let s = &bytes[(addr - base) as usize..(end - base) as usize];
+                let mut w = [0u8; 8];
+                w[..s.len()].copy_from_slice(s);
+                return Some(u64::from_le_bytes(w));
+            }
+        }
+        self.zero
+            .iter()
+            .any(|&(lo, hi)| lo <= addr && end <= hi)
+            .then_some(0)
+    }
+}
+
+/// A source frame after unwinding.
+struct SrcFrame<'i> {
+    site: &'i Site,
+    sp: u64,
+    cfa: u64,
+    /// Every location's value (statepoint header included), zero-extended.
+    values: Vec<u64>,
+    /// Where this frame returns to (its caller's resume address).
+    return_to: u64,
+}
+
+fn mask(size: u64) -> u64 {
+    if size >= 8 {
+        u64::MAX
+    } else {
+        (1u64 << (size * 8)) - 1
+    }
+}
+
+fn regs_of(isa: Isa, ckpt: &Checkpoint<'_>) -> Result<Regs, TransformError> {
+    let payload = ckpt.regs().ok_or(TransformError::NoRegs)?;
+    Regs::decode(isa, payload).ok_or(TransformError::RegsSize {
+        isa,
+        len: payload.len(),
+        expected: regs::payload_len(isa),
+    })
+}
+
+fn check_source(img: &Image, ckpt: &Checkpoint<'_>, opts: &Options) -> Result<(), TransformError> {
+    let machine = img.isa().elf_machine();
+    let id = match img.image_id() {
+        Ok(id) => id,
+        Err(e) if opts.require_image_id => return Err(e.into()),
+        Err(_) => ckpt.header.image_id,
+    };
+    ckpt.check_target(machine, id)?;
+    Ok(())
+}
+
+/// Unwinds the stack of `ckpt` (taken on `img`'s ISA), innermost frame first.
+fn unwind<'i>(
+    img: &'i Image,
+    ckpt: &Checkpoint<'_>,
+    opts: &Options,
+) -> Result<Vec<SrcFrame<'i>>, TransformError> {
+    let isa = img.isa();
+    let mut regs = regs_of(isa, ckpt)?;
+    let mem = Memory::new(ckpt);
+    let main_return = match opts.stop {
+        Stop::MainReturn => Some(img.main_return()?),
+        Stop::Function(_) => None,
+    };
+    let (mut sp, mut pc) = (regs.sp, regs.pc);
+    let mut frames = Vec::new();
+    loop {
+        let index = frames.len();
+        if index >= MAX_FRAMES {
+            return Err(TransformError::TooDeep);
+        }
+        let site = img.site_at(pc);
+        let fail = |fault| {
+            frame_error(
+                FrameRef {
+                    index,
+                    function: img.function_name(pc).unwrap_or("?").to_string(),
+                    record: site.map(|s| s.id),
+                    return_address: pc,
+                    isa,
+                },
+                fault,
+            )
+        };
+        let site = site.ok_or_else(|| fail(FrameFault::NoRecord))?;
+        let rule = site
+            .frame
+            .as_ref()
+            .map_err(|e| fail(FrameFault::Layout(e.clone())))?;
+        let base = if rule.cfa_reg == sp_reg(isa) {
+            sp
+        } else {
+            regs.get(rule.cfa_reg).unwrap_or(0)
+        };
+        let cfa = base.wrapping_add_signed(rule.cfa_offset);
+        if cfa.wrapping_sub(sp) != rule.size {
+            return Err(fail(FrameFault::FrameSize {
+                cfa,
+                sp,
+                size: rule.size,
+            }));
+        }
+        let read = |addr: u64, len: u64| {
+            mem.read(addr, len)
+                .ok_or_else(|| fail(FrameFault::Memory { addr, len }))
+        };
+        let mut values = Vec::with_capacity(site.locations.len());
+        for (i, loc) in site.locations.iter().enumerate() {
+            let size = u64::from(loc.size);
+            if !(1..=8).contains(&size) {
+                return Err(fail(FrameFault::ValueSize {
+                    index: i,
+                    size: loc.size,
+                }));
+            }
+            let v = match loc.value {
+                Value::Register(r) => regs
+                    .get(r)
+                    .ok_or_else(|| fail(FrameFault::Register { index: i, reg: r }))?,
+                Value::Indirect(r, off) => {
+                    let b = if r == sp_reg(isa) {
+                        sp
+                    } else if r == fp_reg(isa) {
+                        regs.get(r).unwrap_or(0)
+                    } else {
+                        return Err(fail(FrameFault::Base { index: i, reg: r }));
+                    };
+                    read(b.wrapping_add_signed(off.into()), size)?
+                }
+                Value::Constant(c) => c,
+                Value::Direct(..) => return Err(fail(FrameFault::Direct { index: i })),
+            };
+            values.push(v & mask(size));
+        }
+        let return_to = read(cfa.wrapping_add_signed(rule.return_address), 8)?;
+        for &(r, off) in &rule.saved {
+            let v = read(cfa.wrapping_add_signed(off), 8)?;
+            regs.set(r, v);
+        }
+        let last = match opts.stop {
+            Stop::MainReturn => return_to == main_return.unwrap_or(0),
+            Stop::Function(f) => site.function == f,
+        };
+        if last && opts.stop == Stop::MainReturn && cfa != UNIMIG_MAIN_STACK_TOP {
+            return Err(fail(FrameFault::MainCfa { cfa }));
+        }
+        if cfa <= sp {
+            return Err(fail(FrameFault::NotAbove { cfa, sp }));
+        }
+        frames.push(SrcFrame {
+            site,
+            sp,
+            cfa,
+            values,
+            return_to,
+        });
+        if last {
+            return Ok(frames);
+        }
+        sp = cfa;
+        pc = return_to;
+    }
+}
+
+/// The frames of `ckpt`'s stack, innermost first, per the contract ([`Options::default`]).
+pub fn describe(img: &Image, ckpt: &Checkpoint<'_>) -> Result<Vec<FrameInfo>, TransformError> {
+    describe_with(img, ckpt, &Options::default())
+}
+
+/// [`describe`] with explicit [`Options`].
+pub fn describe_with(
+    img: &Image,
+    ckpt: &Checkpoint<'_>,
+    opts: &Options,
+) -> Result<Vec<FrameInfo>, TransformError> {
+    check_source(img, ckpt, opts)?;
+    let frames = unwind(img, ckpt, opts)?;
+    Ok(frames
+        .iter()
+        .enumerate()
+        .map(|(index, f)| {
+            let skip = f.site.locations.len() - f.site.live().len();
+            FrameInfo {
+                index,
+                function: img.function_name(f.site.address).unwrap_or("?").to_string(),
+                record_id: f.site.id,
+                return_address: f.site.address,
+                cfa: f.cfa,
+                sp: f.sp,
+                live_values: f.values[skip..].to_vec(),
+            }
+        })
+        .collect())
+}
+
+/// Transforms a checkpoint taken on `src`'s ISA into one for `dst`, per the contract
+/// ([`Options::default`]).
+pub fn transform<'c>(
+    src: &Image,
+    dst: &Image,
+    ckpt: &'c Checkpoint<'_>,
+) -> Result<Checkpoint<'c>, TransformError> {
+    transform_with(src, dst, ckpt, &Options::default())
+}
+
+/// Where a callee-saved register's value for the frames further out must be written.
+#[derive(Clone, Copy)]
+enum Home {
+    /// The output register file.
+    Reg,
+    /// A save slot on the new stack.
+    Slot(u64),
+}
+
+/// The destination stack under construction: bytes from `lo` (the innermost sp) to `hi`.
+struct NewStack {
+    lo: u64,
+    bytes: Vec<u8>,
+}
+
+impl NewStack {
+    fn write(&mut self, addr: u64, value: u64, size: u64) -> bool {
+        let Some(off) = addr.checked_sub(self.lo) else {
+            return false;
+        };
+        let (off, size) = (off as usize, size as usize);
+        match self.bytes.get_mut(off..off + size) {
+            Some(s) => {
+                s.copy_from_slice(&value.to_le_bytes()[..size]);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// [`transform`] with explicit [`Options`].
+pub fn transform_with<'c>(
+    src: &Image,
+    dst: &Image,
+    ckpt: &'c Checkpoint<'_>,
+    opts: &Options,
+) -> Result<Checkpoint<'c>, TransformError> {
+    check_source(src, ckpt, opts)?;
+    if let (Ok(s), Ok(d)) = (src.image_id(), dst.image_id()) {
+        if s != d {
+            return Err(CheckpointError::WrongImage {
+                found: s,
+                expected: d,
+            }
+            .into());
+        }
+    }
+    let frames = unwind(src, ckpt, opts)?;
+    let n = frames.len();
+    let disa = dst.isa();
+
+    // The destination sites, with the source frame each one replaces.
+    let mut dsites = Vec::with_capacity(n);
+    for (index, f) in frames.iter().enumerate() {
+        let fail = |fault| {
+            frame_error(
+                FrameRef {
+                    index,
+                    function: src.function_name(f.site.address).unwrap_or("?").to_string(),
+                    record: Some(f.site.id),
+                    return_address: f.site.address,
+                    isa: src.isa(),
+                },
+                fault,
+            )
+        };
+        let d = dst
+            .site_by_id(f.site.id)
+            .map_err(|()| fail(FrameFault::AmbiguousId))?
+            .ok_or_else(|| fail(FrameFault::NoCounterpart))?;
+        let sizes = |s: &Site| s.locations.iter().map(|l| l.size).collect::<Vec<_>>();
+        if sizes(d) != sizes(f.site) {
+            return Err(fail(FrameFault::Shape {
+                src: f.site.locations.len(),
+                dst: d.locations.len(),
+                src_sizes: sizes(f.site),
+                dst_sizes: sizes(d),
+            }));
+        }
+        let rule = d
+            .frame
+            .as_ref()
+            .map_err(|e| fail(FrameFault::Layout(e.clone())))?;
+        dsites.push((d, rule));
+    }
+    let dfail = |index: usize, fault| {
+        let d = dsites[index].0;
+        frame_error(
+            FrameRef {
+                index,
+                function: dst.function_name(d.address).unwrap_or("?").to_string(),
+                record: Some(d.id),
+                return_address: d.address,
+                isa: disa,
+            },
+            fault,
+        )
+    };
+
+    // CFAs and stack pointers, outermost first: a callee's CFA is its caller's sp.
+    let outer = &frames[n - 1];
+    let top = match opts.stop {
+        Stop::MainReturn => UNIMIG_MAIN_STACK_TOP,
+        Stop::Function(_) => outer.cfa,
+    };
+    let mut cfa = vec![0u64; n];
+    let mut sp = vec![0u64; n];
+    let mut next = top;
+    for i in (0..n).rev() {
+        cfa[i] = next;
+        sp[i] = next.wrapping_sub(dsites[i].1.size);
+        next = sp[i];
+    }
+    let lo = sp[0];
+    let len = top.wrapping_sub(lo);
+    if len > MAX_STACK {
+        return Err(TransformError::TooLarge(len));
+    }
+    if let Some(map) = ckpt
+        .records
+        .iter()
+        .filter_map(|r| r.as_map())
+        .find(|m| m.3 & MAP_MAIN_STACK != 0)
+    {
+        if lo < map.0 {
+            return Err(dfail(0, FrameFault::Overflow { sp: lo, map: map.0 }));
+        }
+    }
+    let mut stack = NewStack {
+        lo,
+        bytes: vec![0; len as usize],
+    };
+    let mut out = Regs::new(disa);
+    let mut homes = [Home::Reg; regs::DWARF_REGS];
+
+    // Values, innermost first, so each frame's save slots become homes for the frames outside.
+    for i in 0..n {
+        let (d, rule) = dsites[i];
+        let fail = |fault| dfail(i, fault);
+        let put = |stack: &mut NewStack, out: &mut Regs, home: Home, reg, v: u64, index| {
+            let ok = match home {
+                Home::Reg => out.set(reg, v),
+                Home::Slot(a) => stack.write(a, v, 8),
+            };
+            ok.then_some(())
+                .ok_or_else(|| fail(FrameFault::Register { index, reg }))
+        };
+        let fp = fp_reg(disa);
+        let fp_value = cfa[i].wrapping_add_signed(-rule.cfa_offset);
+        if rule.cfa_reg == fp {
+            put(&mut stack, &mut out, homes[fp as usize], fp, fp_value, 0)?;
+        }
+        for (index, (loc, &v)) in d.locations.iter().zip(&frames[i].values).enumerate() {
+            let size = u64::from(loc.size);
+            match loc.value {
+                Value::Register(r) => {
+                    let home = *homes
+                        .get(r as usize)
+                        .ok_or_else(|| fail(FrameFault::Register { index, reg: r }))?;
+                    put(&mut stack, &mut out, home, r, v, index)?;
+                }
+                Value::Indirect(r, off) => {
+                    let base = if r == sp_reg(disa) {
+                        sp[i]
+                    } else if r == fp && rule.cfa_reg == fp {
+                        fp_value
+                    } else {
+                        return Err(fail(FrameFault::Base { index, reg: r }));
+                    };
+                    let addr = base.wrapping_add_signed(off.into());
+                    if !stack.write(addr, v, size) {
+                        return Err(fail(FrameFault::Memory { addr, len: size }));
+                    }
+                }
+                Value::Constant(c) => {
+                    if c & mask(size) != v {
+                        return Err(fail(FrameFault::Constant {
+                            index,
+                            src: v,
+                            dst: c & mask(size),
+                        }));
+                    }
+                }
+                Value::Direct(..) => return Err(fail(FrameFault::Direct { index })),
+            }
+        }
+        let resume_caller = if i + 1 < n {
+            dsites[i + 1].0.address
+        } else {
+            match opts.stop {
+                Stop::MainReturn => dst.main_return()?,
+                Stop::Function(_) => frames[i].return_to,
+            }
+        };
+        let ra = cfa[i].wrapping_add_signed(rule.return_address);
+        if !stack.write(ra, resume_caller, 8) {
+            return Err(fail(FrameFault::Memory { addr: ra, len: 8 }));
+        }
+        for &(r, off) in &rule.saved {
+            if let Some(h) = homes.get_mut(r as usize) {
+                *h = Home::Slot(cfa[i].wrapping_add_signed(off));
+            }
+        }
+    }
+    out.sp = sp[0];
+    out.pc = dsites[0].0.address;
+
+    // The new checkpoint: REGS replaced, the old stack's bytes below `top` replaced by the new
+    // stack, everything else borrowed as it is.
+    let clip_lo = lo.min(frames[0].sp);
+    let mut records: Vec<Record<'c>> = Vec::with_capacity(ckpt.records.len() + 2);
+    let mut new_stack = Some(Record::data(lo, &stack.bytes));
+    for r in &ckpt.records {
+        if r.kind == kind::REGS {
+            records.push(Record::new(kind::REGS, out.encode()));
+            continue;
+        }
+        if let Some((addr, bytes)) = r.as_data() {
+            let end = addr + bytes.len() as u64;
+            if end > clip_lo && addr < top {
+                if addr < clip_lo {
+                    records.push(Record::data(addr, &bytes[..(clip_lo - addr) as usize]));
+                }
+                if let Some(s) = new_stack.take() {
+                    records.push(s);
+                }
+                if end > top {
+                    records.push(Record::data(top, &bytes[(top - addr) as usize..]));
+                }
+                continue;
+            }
+        }
+        records.push(Record::new(r.kind, Cow::Borrowed(&*r.payload)));
+    }
+    records.extend(new_stack);
+    let mut header = ckpt.header;
+    header.isa = disa.elf_machine().into();
+    if let Ok(id) = dst.image_id() {
+        header.image_id = id;
+    }
+    Ok(Checkpoint { header, records })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checkpoint::Header;
+
+    #[test]
+    fn memory_reads_data_and_zero_pages_of_the_main_stack() {
+        let mut map = Vec::new();
+        map.extend_from_slice(&0x1_0000u64.to_le_bytes());
+        map.extend_from_slice(&0x3000u64.to_le_bytes());
+        map.extend_from_slice(&3u32.to_le_bytes());
+        map.extend_from_slice(&MAP_MAIN_STACK.to_le_bytes());
+        let c = Checkpoint {
+            header: Header {
+                isa: 62,
+                image_id: 0,
+                point: 0,
+                flags: 0,
+            },
+            records: vec![
+                Record::new(kind::MAP, map),
+                Record::data(0x1_2000, &[0x11; 0x1000]),
+                Record::data(0x9000, &[1, 2, 3, 4, 5, 6, 7, 8, 9]),
+            ],
+        };
+        let m = Memory::new(&c);
+        assert_eq!(m.read(0x9001, 8), Some(0x0908_0706_0504_0302));
+        assert_eq!(m.read(0x9002, 8), None, "past the end of a DATA record");
+        assert_eq!(m.read(0x1_2ff8, 8), Some(0x1111_1111_1111_1111));
+        assert_eq!(m.read(0x1_1000, 4), Some(0), "a zero page of the stack");
+        assert_eq!(m.read(0x1_2ffc, 8), None, "past the mapping");
+        assert_eq!(m.read(0x8000, 8), None);
+        assert_eq!(mask(4), 0xffff_ffff);
+        assert_eq!(mask(8), u64::MAX);
+    }
+}
