@@ -76,6 +76,7 @@ impl<'a> Compiler<'a> {
             host_sysroot: &self.host_sysroot,
             aarch64_sysroot: &self.aarch64_sysroot,
             stdin: self.stdin.as_deref(),
+            line_tables: self.settings.line_tables,
         };
         let bitcode = frontend.run(input)?;
         if self.invocation.verbose || self.invocation.dry_run {

@@ -37,6 +37,9 @@ pub struct Frontend<'a> {
     pub aarch64_sysroot: &'a Sysroot,
     /// Standard input, read once and fed to both runs of a `-` input.
     pub stdin: Option<&'a [u8]>,
+    /// Add `-gline-tables-only` after the user's flags: locations for the compatibility
+    /// warnings (`pipeline_flags::Settings::line_tables`; the back end strips them again).
+    pub line_tables: bool,
 }
 
 impl Frontend<'_> {
@@ -70,6 +73,9 @@ impl Frontend<'_> {
             cmd.arg("-fcolor-diagnostics");
         }
         cmd.args(self.invocation.compile_flags(isa));
+        if self.line_tables {
+            cmd.arg("-gline-tables-only");
+        }
         if isa == Isa::HOST {
             cmd.args(deps::host_flags(self.invocation, input));
         }

@@ -38,7 +38,8 @@
 //!   `-Wa,`, profile use, ...) is listed in `pipeline_flags.rs`.
 //! * unimig's own, never given to clang: `-funimig-points=none|entry|loops|all` (default
 //!   `none`), `-funimig-poll-period=N` (64), `-funimig-stackmaps`/`-fno-unimig-stackmaps`
-//!   (default off); see `pipeline_flags.rs`.
+//!   (default off); see `pipeline_flags.rs`. The compatibility warnings' flags
+//!   `-W[no-][error=]unimig[-NAME]` (`compat.rs`).
 //! * Both front ends write their bitcode to a pipe (`-o -`), so outputs clang derives from `-o`
 //!   (`-save-temps=obj`, `-ftime-trace`) do not land next to the object.
 //! * Host compile only: the dependency-file options `-MD -MMD -MF -MT -MQ -MP -MG -MV -MJ` and
@@ -70,7 +71,9 @@
 //! # Diagnostics and exit status
 //! clang's diagnostics are shown as clang prints them (see `frontend.rs` for the aarch64 half);
 //! a failed clang run gives its exit code; unimig-cc's own errors, `unimig-cc: error: ...`,
-//! give 1, as does a clang killed by a signal. A failure in the back end is `unimig-cc: error:
+//! give 1, as does a clang killed by a signal. With instrumentation on, the constructs the
+//! migration cannot handle get clang-style warnings `FILE:LINE:COL: warning: ...
+//! [-Wunimig-NAME]` (`compat.rs`), errors under `-Werror`. A failure in the back end is `unimig-cc: error:
 //! FILE: <step> for <isa>: <LLVM's message>` (LLVM's fatal errors too), its warnings
 //! `unimig-cc: warning: FILE: ...`. `-v` shows the commands run and the back end's settings and
 //! passes `-v` to clang; `-###` shows them without running. `UNIMIG_KEEP_TEMPS=1` keeps the
@@ -78,6 +81,7 @@
 //! `interrupt.rs`).
 
 mod args;
+mod compat;
 mod compile;
 mod deps;
 mod embed;

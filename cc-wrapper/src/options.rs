@@ -264,6 +264,11 @@ pub const OPTIONS: &[Spec] = &[
     // unimig's own (pipeline_flags.rs checks the names and values).
     spec("-funimig-", J, Unimig),
     spec("-fno-unimig-", J, Unimig),
+    // unimig's warning flags (compat.rs): clang would call them unknown.
+    spec("-Wunimig", J, Unimig),
+    spec("-Wno-unimig", J, Unimig),
+    spec("-Werror=unimig", J, Unimig),
+    spec("-Wno-error=unimig", J, Unimig),
     // Accepted and ignored.
     spec("-fPIC", N, Dropped),
     spec("-fpic", N, Dropped),
@@ -372,6 +377,8 @@ mod tests {
         assert_eq!(role("-static-pie"), Some(Dropped));
         assert_eq!(role("-static"), Some(Link));
         assert_eq!(role("-funimig-points=all"), Some(Unimig));
+        assert_eq!(role("-Wno-unimig-inline-asm"), Some(Unimig));
+        assert_eq!(role("-Werror=unimig"), Some(Unimig));
         assert_eq!(role("-fno-unimig-stackmaps"), Some(Unimig));
     }
 

@@ -9,12 +9,14 @@
 //! [`remove_on_fatal_error`] registered and exits with 1 first. LLVM's warnings are printed as
 //! `unimig-cc: warning: FILE: ...`, the host's only (the aarch64 ones repeat them).
 
-use crate::exec::TOOL;
+use crate::compat;
+use crate::exec::{ExitWith, TOOL};
 use crate::pipeline_flags::Settings;
 use anyhow::Result;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use unimig_common::diag;
+use unimig_llvm_pass::Report;
 
 /// What the fatal-error hook needs: the input being compiled and what to remove.
 #[derive(Default)]
@@ -80,5 +82,24 @@ pub fn compile_pair(
     for warning in &pair.x86_64.warnings {
         diag::warning(TOOL, format_args!("{input}: {warning}"));
     }
+    if settings.options.instruments() {
+        report_compatibility(input, [&pair.x86_64.report, &pair.aarch64.report], settings)?;
+    }
     Ok((pair.x86_64.object, pair.aarch64.object))
+}
+
+/// Prints the compatibility diagnostics (`compat.rs`); fails, as clang does after printing its
+/// errors (exit status 1, no output), when the policy made any of them an error.
+fn report_compatibility(input: &str, reports: [&Report; 2], settings: &Settings) -> Result<()> {
+    let mut errors = 0;
+    for d in compat::diagnostics(reports) {
+        if let Some((severity, text)) = compat::render(&d, &settings.warnings, input) {
+            eprintln!("{text}");
+            errors += usize::from(severity == compat::Severity::Error);
+        }
+    }
+    if errors > 0 {
+        return Err(ExitWith(1).into());
+    }
+    Ok(())
 }

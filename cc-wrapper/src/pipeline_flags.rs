@@ -32,12 +32,21 @@
 //! * `-funimig-stackmaps` / `-fno-unimig-stackmaps`: every call site a stackmapped
 //!   statepoint. Default off.
 //!
+//! * `-W[no-][error=]unimig[-NAME]`: the compatibility warnings (`compat.rs`), which also
+//!   follow `-w`, `-Werror` and `-Wno-error`.
+//!
+//! With instrumentation on and a warning enabled, the front ends get `-gline-tables-only` for
+//! the warnings' locations unless the user asked for debug information (the last `-g` option is
+//! not `-g0`/`-ggdb0`); the back end then strips it before code generation, so the objects are
+//! the same as without it (`Settings::line_tables`).
+//!
 //! The defaults are off while the runtime lacks `__unimig_migration_point`; when the options
 //! turn instrumentation on, each object defines it weakly as a function that returns at once
 //! (and the flag `__unimig_migrate_requested` weakly as 0), so programs link and run now and
 //! the runtime's strong definitions take over once it has them.
 
 use crate::args::{Invocation, Kind};
+use crate::compat::{Flag, Policy};
 use anyhow::{bail, Result};
 use std::ffi::OsString;
 use unimig_llvm_pass::{MigrationPoints, OptLevel, Options};
@@ -48,6 +57,11 @@ pub struct Settings {
     pub options: Options,
     /// `-mllvm` values, in order.
     pub llvm_args: Vec<String>,
+    /// What becomes of the compatibility warnings.
+    pub warnings: Policy,
+    /// Give the front ends `-gline-tables-only` (and have the back end strip it), so that the
+    /// warnings have locations.
+    pub line_tables: bool,
 }
 
 /// Reads the settings from the invocation's compile options; fails on a bad `-funimig-*`
@@ -60,18 +74,73 @@ pub fn settings(invocation: &Invocation) -> Result<Settings> {
         ..Options::default()
     };
     let mut llvm_args = Vec::new();
+    let mut warnings = Policy::default();
+    let mut user_debug_info = false;
     for arg in &invocation.args {
         let tokens: Vec<String> = arg.tokens.iter().map(lossy).collect();
         match (&arg.kind, tokens.as_slice()) {
+            (Kind::Unimig, [flag]) if flag.starts_with("-W") => {
+                warnings.unimig_option(flag).map_err(|flag| {
+                    let known: Vec<String> = Flag::ALL
+                        .iter()
+                        .map(|f| format!("-W{}", f.name()))
+                        .collect();
+                    anyhow::anyhow!(
+                        "unknown unimig warning option '{flag}' (unimig-cc knows -Wunimig, {})",
+                        known.join(", ")
+                    )
+                })?
+            }
             (Kind::Unimig, [flag]) => unimig_option(&mut options, flag)?,
             (Kind::Compile | Kind::CompileAndLink, [mllvm, value]) if mllvm == "-mllvm" => {
                 llvm_args.push(value.clone())
             }
-            (Kind::Compile | Kind::CompileAndLink, [flag]) => clang_option(&mut options, flag),
+            (Kind::Compile | Kind::CompileAndLink, [flag]) => {
+                clang_option(&mut options, flag);
+                warnings.clang_option(flag);
+                if let Some(on) = debug_info_option(flag) {
+                    user_debug_info = on;
+                }
+            }
             _ => {}
         }
     }
-    Ok(Settings { options, llvm_args })
+    let line_tables = options.instruments() && warnings.any_enabled() && !user_debug_info;
+    options.strip_debug_info = line_tables;
+    Ok(Settings {
+        options,
+        llvm_args,
+        warnings,
+        line_tables,
+    })
+}
+
+/// Whether `flag` turns the front end's debug information on (`Some(true)`), off
+/// (`Some(false)`), or says nothing about it (`None`: `-gz`, `-gcolumn-info`, ...).
+fn debug_info_option(flag: &str) -> Option<bool> {
+    let rest = flag.strip_prefix("-g")?;
+    match rest {
+        "0" | "gdb0" => Some(false),
+        ""
+        | "1"
+        | "2"
+        | "3"
+        | "gdb"
+        | "gdb1"
+        | "gdb2"
+        | "gdb3"
+        | "dwarf"
+        | "line-tables-only"
+        | "mlt"
+        | "line-directives-only"
+        | "full"
+        | "lldb"
+        | "sce"
+        | "dbx"
+        | "codeview" => Some(true),
+        _ if rest.starts_with("dwarf-") => Some(true),
+        _ => None,
+    }
 }
 
 fn lossy(token: &OsString) -> String {
@@ -218,6 +287,31 @@ mod tests {
         );
         assert!(err(&["-c", "-funimig-poll-period=0", "a.c"]).contains("positive integer"));
         assert!(err(&["-c", "-funimig-frob", "a.c"]).starts_with("unknown unimig option"));
+    }
+
+    #[test]
+    fn line_tables_only_when_warnings_can_show_and_the_user_has_no_debug_info() {
+        let s = |args: &[&str]| {
+            let s = parse(args).unwrap();
+            assert_eq!(s.line_tables, s.options.strip_debug_info);
+            s.line_tables
+        };
+        assert!(!s(&["-c", "a.c"]));
+        assert!(s(&["-c", "-funimig-stackmaps", "a.c"]));
+        assert!(s(&["-c", "-funimig-points=entry", "-g0", "a.c"]));
+        assert!(s(&["-c", "-funimig-points=entry", "-g", "-g0", "a.c"]));
+        assert!(!s(&["-c", "-funimig-points=entry", "-g", "a.c"]));
+        assert!(!s(&["-c", "-funimig-points=entry", "-gdwarf-4", "a.c"]));
+        assert!(s(&["-c", "-funimig-points=entry", "-gz", "a.c"]));
+        assert!(!s(&["-c", "-funimig-points=entry", "-w", "a.c"]));
+        assert!(!s(&["-c", "-funimig-points=entry", "-Wno-unimig", "a.c"]));
+        let err = parse(&["-c", "-Wunimig-frob", "a.c"])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("unknown unimig warning option '-Wunimig-frob'"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! `unimig`: runs and takes apart fat executables built by unimig.
 //!
 //! One module per subcommand under [`cmd`]; each has an `Args` (clap) and a `run` function.
-//! Later subcommands (inspect, migrate, checkpoint, restore) slot in the same way.
+//! Later subcommands (migrate, checkpoint, restore) slot in the same way.
 //!
 //! Exit status: a subcommand's own (for `run`, the program's, since it execs it; for `check`,
 //! 1 when the images differ); 1 when unimig itself fails; 2 for usage errors (clap); 127 when
@@ -9,6 +9,7 @@
 
 mod cmd;
 mod fatexe;
+mod metadata;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -35,6 +36,8 @@ enum Command {
     Split(cmd::split::Args),
     /// Check that APP's two images give everything the program can observe the same address
     Check(cmd::check::Args),
+    /// List APP's migration metadata per ISA: functions, call sites, live values (--json)
+    Inspect(cmd::inspect::Args),
 }
 
 /// A failure with the exit status it should produce.
@@ -62,6 +65,7 @@ fn main() -> ExitCode {
         Command::Run(args) => cmd::run::run(args),
         Command::Split(args) => cmd::split::run(args),
         Command::Check(args) => cmd::check::run(args),
+        Command::Inspect(args) => cmd::inspect::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -58,6 +58,7 @@ use crate::cfg::{self, FnIr, ValueId};
 use crate::ids::call_site_id;
 use crate::liveness::Liveness;
 use crate::llvm::{self, cstr, llvm_sys, Builder, Module, EMPTY};
+use crate::srcloc;
 use crate::{
     CallSite, Isa, Options, Report, Skip, SkipReason, MIGRATE_FLAG, MIGRATION_POINT_FN,
     VACALL_THUNK_PREFIX,
@@ -148,33 +149,45 @@ impl<'a> Instrumenter<'a> {
         unsafe { LLVMAppendModuleInlineAsm(self.m, asm.as_ptr() as *const _, asm.len()) };
     }
 
-    fn skip(&mut self, f: LLVMValueRef, reason: SkipReason) {
+    /// Records that `f` is left uninstrumented, at the construct `at` if there is one (for the
+    /// diagnostic's location), else at the function's definition.
+    fn skip(&mut self, f: LLVMValueRef, reason: SkipReason, at: Option<LLVMValueRef>) {
+        let loc = match at {
+            Some(i) => srcloc::of_instruction_or_function(i, f),
+            None => srcloc::of_function(f),
+        };
         self.report.skipped.push(Skip {
             function: llvm::value_name(f),
             reason,
+            loc,
         });
     }
 
     fn function(&mut self, f: LLVMValueRef) -> Result<()> {
         let name = llvm::value_name(f);
         if self.opts.skip_functions.contains(&name) {
-            self.skip(f, SkipReason::IsaDivergent);
+            self.skip(f, SkipReason::IsaDivergent, None);
             return Ok(());
         }
         if name.starts_with("__unimig_") {
             self.skip(
                 f,
                 SkipReason::NotInstrumentable("unimig runtime function".into()),
+                None,
             );
             return Ok(());
         }
         if llvm::fn_has_enum_attr(f, "naked") {
-            self.skip(f, SkipReason::NotInstrumentable("naked function".into()));
+            self.skip(
+                f,
+                SkipReason::NotInstrumentable("naked function".into()),
+                None,
+            );
             return Ok(());
         }
         unsafe { llvm::unimig_remove_unreachable_blocks(f) };
-        if let Some(reason) = self.ineligible(f) {
-            self.skip(f, reason);
+        if let Some((reason, at)) = self.ineligible(f) {
+            self.skip(f, reason, at);
             return Ok(());
         }
         self.report.instrumented_functions += 1;
@@ -208,25 +221,26 @@ impl<'a> Instrumenter<'a> {
         }
     }
 
-    fn ineligible(&mut self, f: LLVMValueRef) -> Option<SkipReason> {
+    /// Why `f` cannot be instrumented, with the instruction that makes it so (`None`: a
+    /// parameter's type). Inline asm calls are reported here one by one and do not disqualify.
+    fn ineligible(&mut self, f: LLVMValueRef) -> Option<(SkipReason, Option<LLVMValueRef>)> {
         let fname = llvm::value_name(f);
-        let mut asm_calls = 0;
+        let mut asm_calls = Vec::new();
         for p in llvm::params(f) {
             if let Err(e) = self.check_pieces(llvm::type_of(p)) {
-                return Some(SkipReason::UnsupportedLiveType(e));
+                return Some((SkipReason::UnsupportedLiveType(e), None));
             }
         }
         for bb in llvm::blocks(f) {
             for i in llvm::instructions(bb) {
                 match llvm::opcode(i) {
-                    LLVMOpcode::LLVMInvoke | LLVMOpcode::LLVMCallBr => {
-                        return Some(SkipReason::Invoke)
-                    }
+                    LLVMOpcode::LLVMInvoke => return Some((SkipReason::Invoke, Some(i))),
+                    LLVMOpcode::LLVMCallBr => return Some((SkipReason::AsmGoto, Some(i))),
                     LLVMOpcode::LLVMCall => {}
                     _ => {
                         if llvm::is_first_class_value(i) {
                             if let Err(e) = self.check_pieces(llvm::type_of(i)) {
-                                return Some(SkipReason::UnsupportedLiveType(e));
+                                return Some((SkipReason::UnsupportedLiveType(e), Some(i)));
                             }
                         }
                         continue;
@@ -234,22 +248,22 @@ impl<'a> Instrumenter<'a> {
                 }
                 if llvm::is_first_class_value(i) {
                     if let Err(e) = self.check_pieces(llvm::type_of(i)) {
-                        return Some(SkipReason::UnsupportedLiveType(e));
+                        return Some((SkipReason::UnsupportedLiveType(e), Some(i)));
                     }
                 }
                 let callee = unsafe { LLVMGetCalledValue(i) };
                 if unsafe { !LLVMIsAInlineAsm(callee).is_null() } {
-                    asm_calls += 1;
+                    asm_calls.push(i);
                     continue;
                 }
                 let direct = llvm::direct_callee(i);
                 if let Some(c) = direct {
                     let cname = llvm::value_name(c);
                     if cname.starts_with("llvm.va_start") || cname.starts_with("llvm.va_copy") {
-                        return Some(SkipReason::VaStart);
+                        return Some((SkipReason::VaStart, Some(i)));
                     }
                     if llvm::fn_has_enum_attr(c, "returns_twice") {
-                        return Some(SkipReason::ReturnsTwice(cname));
+                        return Some((SkipReason::ReturnsTwice(cname), Some(i)));
                     }
                     if llvm::intrinsic_id(c) != 0 {
                         continue;
@@ -259,22 +273,23 @@ impl<'a> Instrumenter<'a> {
                     let cname = direct
                         .map(llvm::value_name)
                         .unwrap_or_else(|| "(indirect)".into());
-                    return Some(SkipReason::ReturnsTwice(cname));
+                    return Some((SkipReason::ReturnsTwice(cname), Some(i)));
                 }
                 if unsafe { LLVMGetTailCallKind(i) }
                     == llvm_sys::LLVMTailCallKind::LLVMTailCallKindMustTail
                 {
-                    return Some(SkipReason::MustTail);
+                    return Some((SkipReason::MustTail, Some(i)));
                 }
                 if unsafe { LLVMGetNumOperandBundles(i) } > 0 {
-                    return Some(SkipReason::OperandBundles);
+                    return Some((SkipReason::OperandBundles, Some(i)));
                 }
             }
         }
-        for _ in 0..asm_calls {
+        for i in asm_calls {
             self.report.skipped.push(Skip {
                 function: fname.clone(),
                 reason: SkipReason::InlineAsm,
+                loc: srcloc::of_instruction_or_function(i, f),
             });
         }
         None

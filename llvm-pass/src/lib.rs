@@ -36,11 +36,13 @@
 pub mod analysis;
 pub mod cfg;
 pub mod constants;
+mod hazards;
 pub mod ids;
 pub mod instrument;
 pub mod liveness;
 mod llvm;
 pub mod pipeline;
+mod srcloc;
 pub mod stackmap;
 
 pub use pipeline::{
@@ -208,6 +210,11 @@ pub struct Options {
     pub vectorize_slp: Option<bool>,
     /// Loop unrolling and interleaving (`-f[no-]unroll-loops`); `None`: clang's default.
     pub unroll_loops: Option<bool>,
+    /// Remove all debug information after instrumentation, before code generation. unimig-cc
+    /// sets it when it added `-gline-tables-only` to the front end only so that the report's
+    /// [`SourceLoc`]s exist (the user asked for no debug information): the object is then the
+    /// one a compile without debug information gives.
+    pub strip_debug_info: bool,
 }
 
 impl Default for Options {
@@ -225,6 +232,7 @@ impl Default for Options {
             vectorize_loops: None,
             vectorize_slp: None,
             unroll_loops: None,
+            strip_debug_info: false,
         }
     }
 }
@@ -260,15 +268,30 @@ impl Options {
     }
 }
 
-/// Why a function or call site was left uninstrumented; later these become diagnostics.
+/// Where in the C source something is, from the IR's debug locations (present when the front
+/// end ran with `-g` or `-gline-tables-only`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SourceLoc {
+    /// The file as the front end named it (the path given on the command line, or the header's
+    /// path as found through the include path).
+    pub file: String,
+    pub line: u32,
+    /// 1-based; 0 when unknown (a function's own location carries no column).
+    pub column: u32,
+}
+
+/// Why a function or call site was left uninstrumented; unimig-cc turns each into a warning
+/// (`cc-wrapper/src/compat.rs`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum SkipReason {
     /// The function calls `llvm.va_start`/`llvm.va_copy`: its va_list layout is ISA-specific.
     VaStart,
     /// The function calls a `returns_twice` function (setjmp, vfork, ...).
     ReturnsTwice(String),
-    /// The function has `invoke`/`callbr` (exception handling or asm goto).
+    /// The function has `invoke` (exception handling, e.g. `-fexceptions` with cleanups).
     Invoke,
+    /// The function has `callbr` (`asm goto`).
+    AsmGoto,
     /// A `musttail` call (cannot become a statepoint).
     MustTail,
     /// A call with operand bundles of its own.
@@ -290,7 +313,8 @@ impl std::fmt::Display for SkipReason {
         match self {
             SkipReason::VaStart => write!(f, "uses va_start/va_copy (ISA-specific va_list)"),
             SkipReason::ReturnsTwice(c) => write!(f, "calls returns_twice function {c}"),
-            SkipReason::Invoke => write!(f, "has invoke/callbr"),
+            SkipReason::Invoke => write!(f, "has invoke"),
+            SkipReason::AsmGoto => write!(f, "has asm goto (callbr)"),
             SkipReason::MustTail => write!(f, "has a musttail call"),
             SkipReason::OperandBundles => write!(f, "has a call with operand bundles"),
             SkipReason::InlineAsm => write!(f, "inline asm call (no stackmap)"),
@@ -313,6 +337,27 @@ impl std::fmt::Display for SkipReason {
 pub struct Skip {
     pub function: String,
     pub reason: SkipReason,
+    /// The construct's location (the call, the `callbr`, ...), else the function's; `None`
+    /// without debug information.
+    pub loc: Option<SourceLoc>,
+}
+
+/// A construct that does not stop instrumentation but whose behaviour differs between the ISAs
+/// or after a migration (`hazards.rs`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum HazardKind {
+    /// x87 `long double` (`x86_fp80`) on x86-64, where AArch64 has IEEE quad (`fp128`).
+    LongDouble,
+    /// `goto *p` (`indirectbr`): label addresses are code addresses, which differ per ISA.
+    ComputedGoto,
+}
+
+/// One function's first use of a [`HazardKind`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hazard {
+    pub function: String,
+    pub kind: HazardKind,
+    pub loc: Option<SourceLoc>,
 }
 
 /// One stackmapped call site.
@@ -344,4 +389,6 @@ pub struct Report {
     pub backedge_polls: usize,
     /// Live values of non-canonical types rewritten into canonical pieces.
     pub legalized_values: usize,
+    /// Constructs that behave differently per ISA (`hazards.rs`); filled when instrumenting.
+    pub hazards: Vec<Hazard>,
 }

@@ -268,8 +268,14 @@ impl Builder {
     pub fn before(&self, inst: LLVMValueRef) {
         unsafe { LLVMPositionBuilderBefore(self.0, inst) }
     }
+    /// Positions at the end of `bb`, with no debug location: unlike [`Builder::before`], LLVM
+    /// keeps the builder's previous location here, which may belong to another function (the
+    /// verifier refuses a `!dbg` of another function's subprogram, seen with `-g`).
     pub fn at_end(&self, bb: LLVMBasicBlockRef) {
-        unsafe { LLVMPositionBuilderAtEnd(self.0, bb) }
+        unsafe {
+            LLVMPositionBuilderAtEnd(self.0, bb);
+            LLVMSetCurrentDebugLocation2(self.0, ptr::null_mut());
+        }
     }
 }
 

@@ -22,7 +22,7 @@ use std::sync::OnceLock;
 use anyhow::{anyhow, bail, Result};
 
 use crate::llvm::{self, cstr, llvm_sys, take_message, Context, Module};
-use crate::{constants, instrument, isa_of_triple, llvm_triple};
+use crate::{constants, hazards, instrument, isa_of_triple, llvm_triple};
 use crate::{Isa, MiddleEnd, OptLevel, Options, Report};
 
 use llvm_sys::target_machine::*;
@@ -233,7 +233,10 @@ impl<'c> Tracker<'c> {
         })?;
         let report = self.run(Step::Instrumentation, || {
             if opts.instruments() {
-                instrument::instrument_module(&module, isa, opts)
+                let hazards = hazards::scan(&module.functions());
+                let mut report = instrument::instrument_module(&module, isa, opts)?;
+                report.hazards = hazards;
+                Ok(report)
             } else {
                 Ok(Report::default())
             }
@@ -244,6 +247,11 @@ impl<'c> Tracker<'c> {
     /// Verifier and code generation.
     fn back_half(&mut self, module: &Module, opts: &Options) -> Result<Vec<u8>, StepError> {
         let isa = self.isa;
+        if opts.strip_debug_info {
+            // The report has its locations; the object must be the one a compile without
+            // debug information gives (checked by tests/pipeline.rs).
+            unsafe { llvm_sys::debuginfo::LLVMStripModuleDebugInfo(module.m) };
+        }
         self.run(Step::Verifier, || module.verify())?;
         self.run(Step::CodeGen, || codegen(module, isa, opts))
     }

@@ -1,5 +1,6 @@
 //! The subcommands, one module each.
 
 pub mod check;
+pub mod inspect;
 pub mod run;
 pub mod split;

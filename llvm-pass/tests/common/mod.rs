@@ -46,6 +46,11 @@ pub fn opt_flag(level: OptLevel) -> &'static str {
 
 /// The front end unimig-cc runs: clang-19 for one ISA, no LLVM passes, bitcode out.
 pub fn frontend(src: &Path, isa: Isa, level: OptLevel) -> Vec<u8> {
+    frontend_with(src, isa, level, &[])
+}
+
+/// [`frontend`] with `extra` flags after the level (e.g. `-gline-tables-only`).
+pub fn frontend_with(src: &Path, isa: Isa, level: OptLevel, extra: &[&str]) -> Vec<u8> {
     let out = tempfile::Builder::new().suffix(".bc").tempfile().unwrap();
     let mut cmd = Command::new(tool("clang"));
     cmd.arg(format!("--target={}-linux-musl", isa.name()))
@@ -64,6 +69,7 @@ pub fn frontend(src: &Path, isa: Isa, level: OptLevel) -> Vec<u8> {
         ])
         .arg(musl_include(isa))
         .arg(opt_flag(level))
+        .args(extra)
         .args(["-Xclang", "-disable-llvm-passes", "-emit-llvm", "-c", "-o"])
         .arg(out.path())
         .arg(src);
