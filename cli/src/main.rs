@@ -1,15 +1,16 @@
 //! `unimig`: runs and takes apart fat executables built by unimig.
 //!
 //! One module per subcommand under [`cmd`]; each has an `Args` (clap) and a `run` function.
-//! Later subcommands (migrate, checkpoint, restore) slot in the same way.
 //!
-//! Exit status: a subcommand's own (for `run`, the program's, since it execs it; for `check`,
+//! Exit status: a subcommand's own (for `run` and `restore`, the program's; for `check`,
 //! 1 when the images differ); 1 when unimig itself fails; 2 for usage errors (clap); 127 when
 //! `unimig run` cannot start the program (APP or qemu-aarch64 not found or not executable).
 
+mod checkpoint_dir;
 mod cmd;
 mod fatexe;
 mod metadata;
+mod supervise;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -38,6 +39,12 @@ enum Command {
     Check(cmd::check::Args),
     /// List APP's migration metadata per ISA: functions, call sites, live values (--json)
     Inspect(cmd::inspect::Args),
+    /// Move the program of a running `unimig run` (PID) to the other ISA
+    Migrate(cmd::migrate::Args),
+    /// Write a checkpoint of the program of a running `unimig run` (PID) into a directory
+    Checkpoint(cmd::checkpoint::Args),
+    /// Resume a program from a checkpoint directory, on either ISA
+    Restore(cmd::restore::Args),
 }
 
 /// A failure with the exit status it should produce.
@@ -66,6 +73,9 @@ fn main() -> ExitCode {
         Command::Split(args) => cmd::split::run(args),
         Command::Check(args) => cmd::check::run(args),
         Command::Inspect(args) => cmd::inspect::run(args),
+        Command::Migrate(args) => cmd::migrate::run(args),
+        Command::Checkpoint(args) => cmd::checkpoint::run(args),
+        Command::Restore(args) => cmd::restore::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -50,6 +50,13 @@ impl Isa {
     }
 
     /// The other ISA (the migration target).
+    /// The ISA of ELF machine number `machine`, if unimig targets it.
+    pub fn from_elf_machine(machine: u16) -> Option<Isa> {
+        Isa::ALL
+            .into_iter()
+            .find(|isa| isa.elf_machine() == machine)
+    }
+
     pub fn other(self) -> Isa {
         match self {
             Isa::X86_64 => Isa::Aarch64,

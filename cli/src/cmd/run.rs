@@ -13,24 +13,13 @@
 //! executable), 1 (APP is not a fat executable, or the image could not be prepared).
 
 use crate::fatexe::FatExe;
+use crate::supervise::{self, control::Exit, spawn, spawn::Launcher, transfer::Transfer};
 use crate::Failure;
-use anyhow::{anyhow, Context};
+use anyhow::anyhow;
 use std::ffi::OsString;
-use std::fs::File;
-use std::io::Write;
-use std::os::fd::{AsRawFd, FromRawFd};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use unimig_common::toolchain::{find_on_path, qemu_aarch64};
 use unimig_common::Isa;
-
-/// What to run.
-struct Program {
-    isa: Isa,
-    app: OsString,
-    args: Vec<OsString>,
-}
 
 /// Exit status when the program cannot be started.
 pub const CANNOT_START: u8 = 127;
@@ -40,6 +29,17 @@ pub struct Args {
     /// ISA to run the program on
     #[arg(long, default_value = "x86_64", value_name = "x86_64|aarch64")]
     isa: Isa,
+    /// Migrate to the other ISA when the program reaches its N-th migration point (counted
+    /// from the start, across ISAs), for each N: a list ping-pongs
+    #[arg(long, value_name = "N[,N...]")]
+    migrate_at: Option<String>,
+    /// Write a JSON report of the migrations (timings, sizes, failures) to FILE
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
+    /// Count the migration points the program reaches (the report's "points"; slower: every
+    /// poll calls the runtime)
+    #[arg(long)]
+    count_points: bool,
     /// The fat executable, then the arguments for the program, passed verbatim (even
     /// `--help`: everything after APP belongs to the program)
     #[arg(
@@ -55,50 +55,108 @@ pub struct Args {
 pub fn run(args: Args) -> Result<(), Failure> {
     let mut command = args.command.into_iter();
     let app = command.next().expect("clap requires APP");
-    let args = Program {
-        isa: args.isa,
-        app,
+    let path = locate(&app)?;
+    let migrate_at = parse_points(args.migrate_at.as_deref())?;
+    let launch = Launch {
+        path,
+        arg0: app,
         args: command.collect(),
     };
-    let path = locate(&args.app)?;
-    let err = match args.isa {
-        Isa::X86_64 => Command::new(&path).arg0(&args.app).args(&args.args).exec(),
-        Isa::Aarch64 => {
-            let mut fat = FatExe::read(&path).map_err(|e| Failure::with_code(CANNOT_START, e))?;
-            fat.path = PathBuf::from(&args.app);
-            let image = fat.aarch64_image()?;
-            let qemu = qemu_aarch64().map_err(|e| Failure::with_code(CANNOT_START, e))?;
-            let memfd = image_memfd(image)?;
-            let mut argv: Vec<OsString> = vec![qemu.clone().into(), "-0".into(), args.app.clone()];
-            argv.push(format!("/proc/self/fd/{}", memfd.as_raw_fd()).into());
-            argv.extend(args.args.iter().cloned());
-            // qemu-user 7.2 hands its environment to the guest in reverse order; give it ours
-            // reversed so the program sees `environ` in the order it would natively (the order
-            // is observable, and the runtime copies it to a fixed address).
-            let mut environment: Vec<OsString> = std::env::vars_os()
-                .map(|(key, value)| {
-                    let mut entry = key;
-                    entry.push("=");
-                    entry.push(value);
-                    entry
-                })
-                .collect();
-            environment.reverse();
-            let err = execve(&qemu, &argv, &environment);
-            return Err(Failure::with_code(
-                CANNOT_START,
-                anyhow!(err).context(format!("cannot execute {}", qemu.display())),
-            ));
-        }
+    let options = supervise::Options {
+        isa: args.isa,
+        migrate_at,
+        report: args.report,
+        count_points: args.count_points,
+        restore_from: None,
     };
-    Err(Failure::with_code(
-        CANNOT_START,
-        anyhow!(err).context(format!("cannot execute {}", path.display())),
-    ))
+    exit_like(launch.supervise(options)?)
+}
+
+/// `--migrate-at N[,N...]`: positive, strictly increasing.
+pub fn parse_points(list: Option<&str>) -> Result<Vec<u64>, Failure> {
+    let Some(list) = list else {
+        return Ok(Vec::new());
+    };
+    let mut points = Vec::new();
+    for item in list.split(',') {
+        let n: u64 = item
+            .trim()
+            .parse()
+            .map_err(|_| usage(format!("--migrate-at: {item:?} is not a point number")))?;
+        if n == 0 || points.last().is_some_and(|&last| n <= last) {
+            return Err(usage(format!(
+                "--migrate-at: points must be positive and increasing (got {list})"
+            )));
+        }
+        points.push(n);
+    }
+    Ok(points)
+}
+
+fn usage(message: String) -> Failure {
+    Failure::with_code(2, anyhow!(message))
+}
+
+/// A program to start under the supervisor.
+pub struct Launch {
+    pub path: PathBuf,
+    pub arg0: OsString,
+    pub args: Vec<OsString>,
+}
+
+impl Launch {
+    /// Prepares both ISAs (the AArch64 image in a memfd, qemu) and supervises the program.
+    pub fn supervise(self, options: supervise::Options) -> Result<Exit, Failure> {
+        let fat = FatExe::read(&self.path).map_err(|e| Failure::with_code(CANNOT_START, e))?;
+        // Kept for the supervisor's lifetime (the images borrow it).
+        let data: &'static [u8] = Box::leak(fat.data.into_boxed_slice());
+        let mut launcher = Launcher {
+            path: self.path.clone(),
+            arg0: self.arg0,
+            args: self.args,
+            environment: spawn::current_environment(),
+            aarch64: None,
+        };
+        // The AArch64 side is needed to start there or to migrate there; without qemu an
+        // x86-64 run still works (a migration request then fails with qemu's error).
+        let image = unimig_common::fat::aarch64_image(data).map_err(|e| {
+            Failure::with_code(
+                CANNOT_START,
+                e.context(format!(
+                    "{} is not a unimig fat executable",
+                    self.path.display()
+                )),
+            )
+        })?;
+        match qemu_aarch64() {
+            Ok(qemu) => launcher = launcher.with_aarch64(image, qemu)?,
+            Err(e) if options.isa == Isa::Aarch64 || !options.migrate_at.is_empty() => {
+                return Err(Failure::with_code(CANNOT_START, e))
+            }
+            Err(_) => {}
+        }
+        let transfer = Transfer::new(data);
+        Ok(supervise::supervise(launcher, transfer, options)?)
+    }
+}
+
+/// Ends this process the way the program ended: its exit status, or death by its signal.
+pub fn exit_like(exit: Exit) -> Result<(), Failure> {
+    match exit {
+        Exit::Code(code) => std::process::exit(code),
+        Exit::Signal(signal) => {
+            // SAFETY: restoring the default disposition and signalling ourselves.
+            unsafe {
+                libc::signal(signal, libc::SIG_DFL);
+                libc::kill(libc::getpid(), signal);
+            }
+            std::process::exit(128 + signal)
+        }
+    }
 }
 
 /// The file APP names: itself if it has a `/` or exists here, else the PATH entry.
-fn locate(app: &OsString) -> Result<PathBuf, Failure> {
+pub fn locate(app: &OsString) -> Result<PathBuf, Failure> {
     let path = Path::new(app);
     if app.to_string_lossy().contains('/') || path.exists() {
         if !path.exists() {
@@ -123,46 +181,4 @@ fn locate(app: &OsString) -> Result<PathBuf, Failure> {
             ),
         )
     })
-}
-
-/// `execve(2)` with exactly this argv and environment, in this order (std's `Command` sorts the
-/// environment by name). Returns only on failure.
-fn execve(program: &Path, argv: &[OsString], environment: &[OsString]) -> std::io::Error {
-    use std::ffi::CString;
-    use std::os::unix::ffi::OsStrExt;
-    let c = |s: &std::ffi::OsStr| CString::new(s.as_bytes());
-    let (Ok(program), Ok(argv), Ok(environment)) = (
-        c(program.as_os_str()),
-        argv.iter().map(|a| c(a)).collect::<Result<Vec<_>, _>>(),
-        environment
-            .iter()
-            .map(|e| c(e))
-            .collect::<Result<Vec<_>, _>>(),
-    ) else {
-        return std::io::Error::new(std::io::ErrorKind::InvalidInput, "NUL byte in an argument");
-    };
-    let mut argv_ptrs: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
-    argv_ptrs.push(std::ptr::null());
-    let mut env_ptrs: Vec<*const libc::c_char> = environment.iter().map(|e| e.as_ptr()).collect();
-    env_ptrs.push(std::ptr::null());
-    // SAFETY: NUL-terminated strings and NULL-terminated arrays that outlive the call; execve
-    // returns only on failure.
-    unsafe { libc::execve(program.as_ptr(), argv_ptrs.as_ptr(), env_ptrs.as_ptr()) };
-    std::io::Error::last_os_error()
-}
-
-/// A memfd holding `image`, inherited across exec (no `MFD_CLOEXEC`).
-fn image_memfd(image: &[u8]) -> Result<File, Failure> {
-    // SAFETY: memfd_create takes a NUL-terminated name and flags; it returns a new fd or -1.
-    let fd = unsafe { libc::memfd_create(c"unimig-aarch64".as_ptr(), 0) };
-    if fd < 0 {
-        return Err(anyhow!(std::io::Error::last_os_error())
-            .context("memfd_create")
-            .into());
-    }
-    // SAFETY: fd is a fresh descriptor that nothing else owns.
-    let mut file = unsafe { File::from_raw_fd(fd) };
-    file.write_all(image)
-        .context("writing the aarch64 image to a memfd")?;
-    Ok(file)
 }

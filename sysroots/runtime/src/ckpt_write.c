@@ -287,7 +287,7 @@ static const char *describe_files(struct scratch *s, size_t cap, int ckpt_fd)
 			if (*p < '0' || *p > '9') continue;
 			for (; *p >= '0' && *p <= '9'; p++) fd = fd * 10 + (*p - '0');
 			if (fd <= 2 || fd == dfd || fd == ckpt_fd || fd == unimig_rt_ctl.fd ||
-			    fd == unimig_rt_ctl.exec_fd)
+			    fd == unimig_rt_ctl.exec_fd || unimig_rt_is_inherited(fd))
 				continue;
 			why = describe_fd(s, fd);
 		}

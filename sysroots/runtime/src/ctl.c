@@ -82,8 +82,19 @@ static int exec_fd(void)
 	return v >= 0 && v < (1 << 30) ? (int)v : -1;
 }
 
+uint64_t unimig_rt_inherited[UNIMIG_INHERITED_MAX / 64];
+
+/* Before the program opens anything: which descriptors above 2 came from the parent. */
+static void record_inherited(void)
+{
+	for (int fd = 3; fd < UNIMIG_INHERITED_MAX; fd++)
+		if (unimig_rt_sys(SYS_fcntl, fd, F_GETFD, 0, 0, 0) >= 0)
+			unimig_rt_inherited[fd / 64] |= 1ULL << (fd % 64);
+}
+
 void unimig_rt_ctl_init(char **envp)
 {
+	record_inherited();
 	struct unimig_ctl *c = &unimig_rt_ctl;
 	const char *v, *at = 0, *dir = 0, *fd = 0;
 	for (; *envp; envp++) {
@@ -91,6 +102,7 @@ void unimig_rt_ctl_init(char **envp)
 		else if ((v = value(*envp, "UNIMIG_DIR"))) dir = v;
 		else if ((v = value(*envp, "UNIMIG_MIGRATE_AT"))) at = v;
 		else if ((v = value(*envp, "UNIMIG_RESTORE"))) c->restore = v;
+		else if ((v = value(*envp, "UNIMIG_COUNT_POINTS"))) c->count_all = *v == '1';
 	}
 	if (fd) {
 		long long n = number(fd, fd + strlen(fd));
@@ -109,7 +121,9 @@ void unimig_rt_ctl_init(char **envp)
 		parse_points(at);
 	}
 	c->exec_fd = exec_fd();
-	if (c->nat)
+	if (c->fd < 0)
+		c->count_all = 0;
+	if (c->nat || c->count_all)
 		__unimig_migrate_requested = 1;
 }
 
@@ -178,4 +192,17 @@ _Noreturn void unimig_rt_ctl_fail(const char *reason, const char *detail)
 		for (;;) unimig_rt_raw_syscall(SYS_exit_group, 127, 0, 0, 0, 0);
 	}
 	unimig_rt_fatal("cannot restore the checkpoint: ", msg);
+}
+
+/* At exit (after the program's atexit handlers): tell the supervisor how many migration
+ * points the run reached, for its report. A committed source never gets here (it ends with
+ * exit_group). */
+__attribute__((destructor)) static void report_points(void)
+{
+	if (unimig_rt_ctl.fd < 0) return;
+	char num[24], *p = num + sizeof num;
+	uint64_t v = unimig_rt_points;
+	*--p = 0;
+	do *--p = (char)('0' + v % 10); while (v /= 10);
+	unimig_rt_ctl_send("end", p);
 }

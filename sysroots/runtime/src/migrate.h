@@ -73,10 +73,23 @@ struct unimig_ctl {
 	int exec_fd;        /* the descriptor the image runs from (qemu on a memfd), or -1 */
 	const char *restore;/* UNIMIG_RESTORE (a string on the kernel's initial stack), or 0 */
 	char dir[512];
+	int count_all;      /* UNIMIG_COUNT_POINTS=1: every poll calls the runtime */
 	uint32_t nat;       /* UNIMIG_MIGRATE_AT */
 	uint64_t at[UNIMIG_MAX_POINTS];
 };
 extern struct unimig_ctl unimig_rt_ctl RT_HIDDEN;
+
+/* Descriptors the program inherited at start (ctl.c), a bitmap over 0..UNIMIG_INHERITED_MAX-1.
+ * In .bss, so a destination sees the source's set. Checkpoints skip them: every process of
+ * one supervised program inherits the same ones from the supervisor (the same open file
+ * descriptions), so they need no transfer, whatever they are (a pipe, a socket, a file). */
+#define UNIMIG_INHERITED_MAX 1024
+extern uint64_t unimig_rt_inherited[UNIMIG_INHERITED_MAX / 64] RT_HIDDEN;
+static inline int unimig_rt_is_inherited(int fd)
+{
+	return fd >= 0 && fd < UNIMIG_INHERITED_MAX &&
+		(unimig_rt_inherited[fd / 64] >> (fd % 64) & 1);
+}
 extern volatile int __unimig_migrate_requested;
 
 /* ctl.c */

@@ -19,7 +19,7 @@ void unimig_rt_migration_point(struct unimig_regs *r) RT_HIDDEN;
 
 static void update_flag(void)
 {
-	int want = unimig_rt_pending || next_at < unimig_rt_ctl.nat;
+	int want = unimig_rt_pending || next_at < unimig_rt_ctl.nat || unimig_rt_ctl.count_all;
 	__atomic_store_n(&__unimig_migrate_requested, want, __ATOMIC_RELAXED);
 }
 

@@ -1,0 +1,263 @@
+//! Migration end to end (issue #5): programs from tests/migration/ built with
+//! `-funimig-points=all -funimig-stackmaps`, run natively (x86-64, unsupervised) and under
+//! `unimig run --migrate-at ...` ping-ponging between the ISAs at least 20 times from either
+//! start; stdout, stderr, exit status and output files must be byte-identical to the native
+//! run, and the report must show the migrations alternating ISAs. Plus random points, and the
+//! failure paths (destination killed, corrupted checkpoint): the program continues where it
+//! was and finishes with the native output.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use unimig_tests::*;
+
+const FLAGS: &[&str] = &["-O2", "-funimig-points=all", "-funimig-stackmaps"];
+
+fn build(name: &str, dir: &Path) -> PathBuf {
+    let src = tests_dir().join("migration").join(format!("{name}.c"));
+    let app = dir.join(name);
+    check(
+        command(cc())
+            .args(FLAGS)
+            .arg(&src)
+            .arg("-lm")
+            .arg("-o")
+            .arg(&app),
+    );
+    assert_layout_checked(&app);
+    app
+}
+
+/// One run's observable result: output, and the files the program wrote in its directory.
+struct Observed {
+    out: Output,
+    files: Vec<(String, Vec<u8>)>,
+    report: Option<Value>,
+}
+
+fn files_in(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_type().unwrap().is_file())
+        .map(|e| {
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// Runs `app` in a fresh directory: natively (`points` None) or supervised (an empty list:
+/// counting the migration points).
+fn observe(app: &Path, start: Isa, points: Option<&[u64]>, env: &[(&str, &str)]) -> Observed {
+    let dir = temp_dir("migration-run");
+    let report = dir.path().join("..").join(format!(
+        "{}.report.json",
+        dir.path().file_name().unwrap().to_string_lossy()
+    ));
+    let mut cmd = match points {
+        None => command(app),
+        Some(points) => {
+            let mut c = command(tool("unimig"));
+            c.arg("run").arg("--isa").arg(start.name());
+            if points.is_empty() {
+                c.arg("--count-points");
+            } else {
+                let list: Vec<String> = points.iter().map(u64::to_string).collect();
+                c.arg("--migrate-at").arg(list.join(","));
+            }
+            c.arg("--report").arg(&report).arg(app);
+            c
+        }
+    };
+    cmd.current_dir(dir.path());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = run_with_input(&mut cmd, b"", RUN_TIMEOUT);
+    let report = points.map(|_| {
+        let text = std::fs::read_to_string(&report).unwrap_or_else(|e| {
+            panic!("no report {}: {e}\n{}", report.display(), show_output(&out))
+        });
+        let _ = std::fs::remove_file(&report);
+        serde_json::from_str(&text).expect("the report is JSON")
+    });
+    Observed {
+        out,
+        files: files_in(dir.path()),
+        report,
+    }
+}
+
+fn assert_same_run(what: &str, native: &Observed, migrated: &Observed) {
+    assert_same_output(what, &native.out, &migrated.out);
+    let names = |o: &Observed| o.files.iter().map(|f| f.0.clone()).collect::<Vec<_>>();
+    assert_eq!(names(native), names(migrated), "{what}: files written");
+    for ((name, a), (_, b)) in native.files.iter().zip(&migrated.files) {
+        assert_same_bytes(&format!("{what}: {name}"), a, b, "native", "migrated");
+    }
+}
+
+fn migrations(report: &Value) -> &Vec<Value> {
+    report["migrations"].as_array().expect("migrations array")
+}
+
+/// The number of migration points the program reaches (the supervised run's report).
+fn points_total(app: &Path) -> u64 {
+    let run = observe(app, Isa::X86_64, Some(&[]), &[]);
+    assert_success("counting run", &run.out);
+    run.report.unwrap()["points"]
+        .as_u64()
+        .expect("the report counts the migration points")
+}
+
+/// `count` points spread over the run.
+fn spread(total: u64, count: u64) -> Vec<u64> {
+    (1..=count).map(|i| i * total / (count + 1)).collect()
+}
+
+/// Native run vs ping-pong from both ISAs.
+fn ping_pong(name: &str, min_migrations: usize) {
+    let dir = temp_dir("migration-build");
+    let app = build(name, dir.path());
+    let native = observe(&app, Isa::X86_64, None, &[]);
+    assert_success(&format!("{name} native"), &native.out);
+    let total = points_total(&app);
+    assert!(total > 200, "{name}: only {total} migration points");
+    let points = spread(total, min_migrations as u64 + 4);
+    for start in [Isa::X86_64, Isa::Aarch64] {
+        let what = format!("{name} from {}", start.name());
+        let run = observe(&app, start, Some(&points), &[]);
+        assert_same_run(&what, &native, &run);
+        let report = run.report.as_ref().unwrap();
+        let moves = migrations(report);
+        assert!(
+            moves.len() >= min_migrations,
+            "{what}: {} migrations (want >= {min_migrations}); report: {report:#}",
+            moves.len()
+        );
+        let mut on = start;
+        for m in moves {
+            assert_eq!(m["from"], on.name(), "{what}: {report:#}");
+            assert_eq!(m["to"], on.other().name(), "{what}: {report:#}");
+            on = on.other();
+        }
+        assert_eq!(report["final_isa"], on.name(), "{what}");
+    }
+}
+
+#[test]
+fn recursion_with_stack_and_heap_pointers() {
+    ping_pong("recursion", 20);
+}
+
+#[test]
+fn function_pointers_and_qsort_callbacks() {
+    ping_pong("callbacks", 20);
+}
+
+#[test]
+fn thread_locals_and_libm() {
+    ping_pong("tls_math", 20);
+}
+
+#[test]
+fn files_across_migration() {
+    ping_pong("files", 20);
+}
+
+#[test]
+fn large_heap() {
+    ping_pong("bigheap", 20);
+}
+
+/// A small deterministic generator (the seed is printed so a failure can be replayed with
+/// UNIMIG_TEST_SEED).
+struct SplitMix(u64);
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+}
+
+#[test]
+fn random_points() {
+    let seed = std::env::var("UNIMIG_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+        });
+    eprintln!("random_points: UNIMIG_TEST_SEED={seed}");
+    let mut rng = SplitMix(seed);
+    let dir = temp_dir("migration-random");
+    for name in ["recursion", "callbacks", "tls_math"] {
+        let app = build(name, dir.path());
+        let native = observe(&app, Isa::X86_64, None, &[]);
+        let total = points_total(&app);
+        for run in 0..3 {
+            let count = 1 + rng.next() % 12;
+            let mut points: Vec<u64> = (0..count).map(|_| 1 + rng.next() % total).collect();
+            points.sort();
+            points.dedup();
+            let start = if rng.next() % 2 == 0 {
+                Isa::X86_64
+            } else {
+                Isa::Aarch64
+            };
+            let what = format!(
+                "{name} run {run} (seed {seed}) from {} at {points:?}",
+                start.name()
+            );
+            let migrated = observe(&app, start, Some(&points), &[]);
+            assert_same_run(&what, &native, &migrated);
+            assert!(
+                !migrations(migrated.report.as_ref().unwrap()).is_empty(),
+                "{what}: no migration"
+            );
+        }
+    }
+}
+
+/// Failure safety: the destination dies (or refuses a corrupted checkpoint) before it runs;
+/// the source continues where it was, so the output is still the native one.
+#[test]
+fn failed_migrations_leave_the_program_running() {
+    let dir = temp_dir("migration-failures");
+    let app = build("recursion", dir.path());
+    let native = observe(&app, Isa::X86_64, None, &[]);
+    let points = spread(points_total(&app), 3);
+    for (hook, stage, reason) in [
+        ("UNIMIG_TEST_KILL_DESTINATION", "restore", "signal 9"),
+        ("UNIMIG_TEST_CORRUPT_CHECKPOINT", "restore", "checksum"),
+    ] {
+        for start in [Isa::X86_64, Isa::Aarch64] {
+            let what = format!("{hook} from {}", start.name());
+            let run = observe(&app, start, Some(&points), &[(hook, "1")]);
+            assert_same_run(&what, &native, &run);
+            let report = run.report.as_ref().unwrap();
+            assert!(migrations(report).is_empty(), "{what}: {report:#}");
+            let failures = report["failures"].as_array().unwrap();
+            assert!(!failures.is_empty(), "{what}: {report:#}");
+            for f in failures {
+                assert_eq!(f["stage"], stage, "{what}: {report:#}");
+                assert!(
+                    f["reason"].as_str().unwrap().contains(reason),
+                    "{what}: {report:#}"
+                );
+            }
+            assert_eq!(report["final_isa"], start.name(), "{what}");
+        }
+    }
+}
