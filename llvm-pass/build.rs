@@ -1,12 +1,13 @@
-//! Builds cxx/shim.cpp: C entry points for the few LLVM C++ APIs the C API lacks (target
+//! Builds cxx/*.cpp: C entry points for the few LLVM C++ APIs the C API lacks (shim.cpp: target
 //! options such as function sections, block and edge splitting, option parsing that reports
-//! errors), and links LLVM's static libraries (see `link_llvm_statically`). Both come from the
-//! LLVM 19 of LLVM_SYS_191_PREFIX, else llvm-config-19 on PATH.
+//! errors; emit.cpp: code generation with the statepoint check of statepoint_check.cpp), and
+//! links LLVM's static libraries (see `link_llvm_statically`). Both come from the LLVM 19 of
+//! LLVM_SYS_191_PREFIX, else llvm-config-19 on PATH.
 use std::path::PathBuf;
 use std::process::Command;
 
 fn main() {
-    println!("cargo:rerun-if-changed=cxx/shim.cpp");
+    println!("cargo:rerun-if-changed=cxx");
     println!("cargo:rerun-if-env-changed=LLVM_SYS_191_PREFIX");
     let llvm_config = match std::env::var_os("LLVM_SYS_191_PREFIX") {
         Some(prefix) => PathBuf::from(prefix).join("bin/llvm-config"),
@@ -23,7 +24,10 @@ fn main() {
     );
     let flags = String::from_utf8(out.stdout).expect("llvm-config output is UTF-8");
     let mut build = cc::Build::new();
-    build.cpp(true).file("cxx/shim.cpp").warnings(false);
+    build
+        .cpp(true)
+        .files(["cxx/shim.cpp", "cxx/emit.cpp", "cxx/statepoint_check.cpp"])
+        .warnings(false);
     for flag in flags.split_whitespace() {
         // Keep include paths, the language standard and defines; drop warning and
         // optimisation choices of LLVM's own build.

@@ -98,7 +98,7 @@ impl<'a> Compiler<'a> {
         keep("x86_64.bc", &bitcode.host)?;
         keep("aarch64.bc", &bitcode.aarch64)?;
         interrupt::check()?;
-        let (host, aarch64) = pipeline::compile_pair(
+        let (host, aarch64, unsafe_sites) = pipeline::compile_pair(
             &display_name(input),
             &bitcode.host,
             &bitcode.aarch64,
@@ -108,7 +108,8 @@ impl<'a> Compiler<'a> {
         keep("x86_64.o", &host)?;
         keep("aarch64.o", &aarch64)?;
         interrupt::check()?;
-        embed::write_fat_object(&host, &aarch64, &fat).with_context(|| display_name(input))?;
+        embed::write_fat_object(&host, &aarch64, &unsafe_sites, &fat)
+            .with_context(|| display_name(input))?;
         Ok(fat)
     }
 }

@@ -1,10 +1,12 @@
 //! Making the fat object: the host object with the aarch64 object embedded as the section
 //! `.unimig.aarch64` (docs/formats.md). The section is `SHF_EXCLUDE`, so any ordinary link
 //! drops it, and 8-byte aligned (in the file too), so a reader can parse the embedded ELF file
-//! in place.
+//! in place. When code generation found call sites whose frames cannot migrate, both objects
+//! first get the non-allocated section `.unimig.unsafe_sites` listing them
+//! (`unimig_llvm_pass::unsafe_sites`), which the linker keeps in both images.
 //!
 //! Written here rather than by llvm-objcopy (two runs, ~14 ms each, a third of a small file's
-//! compile): the host object is LLVM's own ELF64 little-endian relocatable, so adding a section
+//! compile): the objects are LLVM's own ELF64 little-endian relocatables, so adding a section
 //! is appending three things and patching the header. The new file is the old one, then the
 //! aarch64 object, then a copy of the section-name table with the new name added, then a new
 //! section header table (the old entries, the name table's pointing at its copy, plus the new
@@ -18,72 +20,107 @@ use object::read::elf::{FileHeader, SectionHeader};
 use object::{pod, LittleEndian as LE, U32, U64};
 use std::path::Path;
 use unimig_common::fat::OBJECT_SECTION;
+use unimig_llvm_pass::unsafe_sites;
 
-/// Writes the fat object `out` from the host object `host` and the `aarch64` object.
-pub fn write_fat_object(host: &[u8], aarch64: &[u8], out: &Path) -> Result<()> {
-    std::fs::write(out, fat_object(host, aarch64)?)?;
+/// Writes the fat object `out` from the host object `host` and the `aarch64` object; with
+/// `unsafe_sites` (record IDs, both ISAs' union), each object lists them first.
+pub fn write_fat_object(
+    host: &[u8],
+    aarch64: &[u8],
+    unsafe_sites: &[u64],
+    out: &Path,
+) -> Result<()> {
+    let fat = if unsafe_sites.is_empty() {
+        // Nothing to add: the objects stay exactly what code generation made.
+        fat_object(host, aarch64)?
+    } else {
+        let host = with_unsafe_sites(host, unsafe_sites)?;
+        let aarch64 = with_unsafe_sites(aarch64, unsafe_sites)?;
+        fat_object(&host, &aarch64)?
+    };
+    std::fs::write(out, fat)?;
     Ok(())
+}
+
+/// `object` with the section `.unimig.unsafe_sites` holding `ids` (u64 little-endian each):
+/// not allocated, so it costs the loaded image nothing, and not `SHF_EXCLUDE`, so the linker
+/// concatenates every object's list into the image.
+pub fn with_unsafe_sites(object: &[u8], ids: &[u64]) -> Result<Vec<u8>> {
+    let section = NewSection {
+        name: unsafe_sites::SECTION,
+        contents: &unsafe_sites::section_bytes(ids),
+        flags: 0,
+    };
+    append_section(object, &section).map_err(|e| anyhow!("adding {}: {e}", unsafe_sites::SECTION))
 }
 
 fn pad_to_8(data: &mut Vec<u8>) {
     data.resize(data.len().next_multiple_of(8), 0);
 }
 
-fn embedding(what: impl std::fmt::Display) -> anyhow::Error {
-    anyhow!("embedding the aarch64 object: {what}")
-}
-
 /// The fat object's bytes.
 pub fn fat_object(host: &[u8], aarch64: &[u8]) -> Result<Vec<u8>> {
-    let header = FileHeader64::<LE>::parse(host)
-        .map_err(|e| embedding(format!("the host object is not an ELF64 file: {e}")))?;
-    let endian = header
-        .endian()
-        .map_err(|e| embedding(format!("the host object: {e}")))?;
+    let section = NewSection {
+        name: OBJECT_SECTION,
+        contents: aarch64,
+        flags: u64::from(elf::SHF_EXCLUDE),
+    };
+    append_section(host, &section).map_err(|e| anyhow!("embedding the aarch64 object: {e}"))
+}
+
+/// A `SHT_PROGBITS` section to add, 8-byte aligned.
+struct NewSection<'a> {
+    name: &'a str,
+    contents: &'a [u8],
+    flags: u64,
+}
+
+/// `object` (an ELF64 little-endian relocatable file) with `new` added.
+fn append_section(object: &[u8], new: &NewSection) -> Result<Vec<u8>> {
+    let header = FileHeader64::<LE>::parse(object)
+        .map_err(|e| anyhow!("the object is not an ELF64 file: {e}"))?;
+    let endian = header.endian().map_err(|e| anyhow!("the object: {e}"))?;
     if header.e_type(endian) != elf::ET_REL
         || usize::from(header.e_shentsize(endian)) != std::mem::size_of::<SectionHeader64<LE>>()
     {
-        bail!(embedding(
-            "the host object is not an ELF64 little-endian relocatable file"
-        ));
+        bail!("the object is not an ELF64 little-endian relocatable file");
     }
-    // object resolves ELF's extended numbering (count and name-table index in section 0).
+    // `object` resolves ELF's extended numbering (count and name-table index in section 0).
     let mut headers: Vec<SectionHeader64<LE>> = header
-        .section_headers(endian, host)
-        .map_err(|e| embedding(format!("the host object's section headers: {e}")))?
+        .section_headers(endian, object)
+        .map_err(|e| anyhow!("the object's section headers: {e}"))?
         .to_vec();
     let shstrndx = header
-        .shstrndx(endian, host)
-        .map_err(|e| embedding(format!("the host object's section name table: {e}")))?
-        as usize;
+        .shstrndx(endian, object)
+        .map_err(|e| anyhow!("the object's section name table: {e}"))? as usize;
     if shstrndx == 0 || shstrndx >= headers.len() {
-        bail!(embedding("the host object has no section name table"));
+        bail!("the object has no section name table");
     }
     let names = headers[shstrndx]
-        .data(endian, host)
-        .map_err(|_| embedding("the host object's section names are out of bounds"))?;
+        .data(endian, object)
+        .map_err(|_| anyhow!("the object's section names are out of bounds"))?;
 
-    let mut out = host.to_vec();
+    let mut out = object.to_vec();
     pad_to_8(&mut out);
     let data_offset = out.len() as u64;
-    out.extend_from_slice(aarch64);
-    let new_names_offset = out.len();
+    out.extend_from_slice(new.contents);
+    let names_offset = out.len();
     out.extend_from_slice(names);
     let name = u32::try_from(names.len())?;
-    out.extend_from_slice(OBJECT_SECTION.as_bytes());
+    out.extend_from_slice(new.name.as_bytes());
     out.push(0);
     let names_header = &mut headers[shstrndx];
-    names_header.sh_offset.set(endian, new_names_offset as u64);
+    names_header.sh_offset.set(endian, names_offset as u64);
     names_header
         .sh_size
-        .set(endian, (out.len() - new_names_offset) as u64);
+        .set(endian, (out.len() - names_offset) as u64);
     headers.push(SectionHeader64 {
         sh_name: U32::new(endian, name),
         sh_type: U32::new(endian, elf::SHT_PROGBITS),
-        sh_flags: U64::new(endian, u64::from(elf::SHF_EXCLUDE)),
+        sh_flags: U64::new(endian, new.flags),
         sh_addr: U64::new(endian, 0),
         sh_offset: U64::new(endian, data_offset),
-        sh_size: U64::new(endian, aarch64.len() as u64),
+        sh_size: U64::new(endian, new.contents.len() as u64),
         sh_link: U32::new(endian, 0),
         sh_info: U32::new(endian, 0),
         sh_addralign: U64::new(endian, 8),
@@ -167,6 +204,39 @@ mod tests {
         };
         assert_eq!(symbols(&file), symbols(&before));
         assert!(fat_object(&a64[..10], &a64).is_err());
+    }
+
+    #[test]
+    fn unsafe_sites_are_a_non_allocated_list_in_both_objects() {
+        let host = compiled(Isa::X86_64, "define i32 @f() {\n  ret i32 1\n}");
+        let a64 = compiled(Isa::Aarch64, "define i32 @f() {\n  ret i32 1\n}");
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("fat.o");
+        // No unsafe sites: exactly the fat object of the two objects as generated.
+        write_fat_object(&host, &a64, &[], &out).unwrap();
+        assert_eq!(
+            std::fs::read(&out).unwrap(),
+            fat_object(&host, &a64).unwrap()
+        );
+        assert!(object::File::parse(&host[..])
+            .unwrap()
+            .section_by_name(unsafe_sites::SECTION)
+            .is_none());
+
+        let ids = [3, 0x8000_0000_0000_0001];
+        write_fat_object(&host, &a64, &ids, &out).unwrap();
+        let fat = std::fs::read(&out).unwrap();
+        let fat = object::File::parse(&fat[..]).unwrap();
+        let inner = fat.section_by_name(OBJECT_SECTION).unwrap().data().unwrap();
+        let inner = object::File::parse(inner).unwrap();
+        for file in [&fat, &inner] {
+            let section = file.section_by_name(unsafe_sites::SECTION).unwrap();
+            assert_eq!(unsafe_sites::read_section(section.data().unwrap()), ids);
+            assert_eq!(section.align(), 8);
+            assert_eq!(section.flags(), SectionFlags::Elf { sh_flags: 0 });
+            assert_eq!(section.kind(), object::SectionKind::Other);
+        }
+        assert!(with_unsafe_sites(&host[..10], &ids).is_err());
     }
 
     /// A minimal relocatable file with `count` sections: null, names, then empty ones.

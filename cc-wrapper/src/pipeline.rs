@@ -54,7 +54,13 @@ pub fn setup(settings: &Settings) -> Result<()> {
         // SAFETY: _exit has no preconditions.
         unsafe { libc::_exit(1) }
     });
-    unimig_llvm_pass::set_llvm_options(&settings.llvm_args)
+    if settings.options.stackmaps {
+        // Fewer values live across calls outside the stackmap records.
+        let args = unimig_llvm_pass::pipeline::stackmap_llvm_options(&settings.llvm_args);
+        unimig_llvm_pass::set_llvm_options(&args)
+    } else {
+        unimig_llvm_pass::set_llvm_options(&settings.llvm_args)
+    }
 }
 
 /// Registers `path` (a scratch directory, or a stale output) for removal on a fatal error.
@@ -67,13 +73,15 @@ pub fn keep_on_fatal_error(path: &Path) {
     state().paths.retain(|p| p != path);
 }
 
-/// The two objects from the two ISAs' bitcode of `input` (its name for messages).
+/// The two objects from the two ISAs' bitcode of `input` (its name for messages), and the
+/// record IDs of call sites whose frames cannot migrate (both ISAs' union, see
+/// `unimig_llvm_pass::unsafe_sites`).
 pub fn compile_pair(
     input: &str,
     x86_64: &[u8],
     aarch64: &[u8],
     settings: &Settings,
-) -> Result<(Vec<u8>, Vec<u8>)> {
+) -> Result<(Vec<u8>, Vec<u8>, Vec<u64>)> {
     state().input = Some(input.to_string());
     let result = unimig_llvm_pass::compile_pair(x86_64, aarch64, &settings.options);
     state().input = None;
@@ -85,7 +93,8 @@ pub fn compile_pair(
     if settings.options.instruments() {
         report_compatibility(input, [&pair.x86_64.report, &pair.aarch64.report], settings)?;
     }
-    Ok((pair.x86_64.object, pair.aarch64.object))
+    let unsafe_sites = pair.unsafe_sites();
+    Ok((pair.x86_64.object, pair.aarch64.object, unsafe_sites))
 }
 
 /// Prints the compatibility diagnostics (`compat.rs`); fails, as clang does after printing its

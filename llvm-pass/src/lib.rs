@@ -44,6 +44,7 @@ mod llvm;
 pub mod pipeline;
 mod srcloc;
 pub mod stackmap;
+pub mod unsafe_sites;
 
 pub use pipeline::{
     compile, compile_pair, compile_with_report, on_fatal_error, optimized_ir, set_llvm_options,

@@ -34,6 +34,14 @@ extern "C" {
     pub fn unimig_move_before(inst: LLVMValueRef, before: LLVMValueRef);
     pub fn unimig_set_dso_local(global: LLVMValueRef);
     pub fn unimig_remove_unreachable_blocks(f: LLVMValueRef) -> i32;
+    pub fn unimig_emit_object(
+        tm: llvm_sys::target_machine::LLVMTargetMachineRef,
+        module: LLVMModuleRef,
+        check_statepoints: i32,
+        object: *mut LLVMMemoryBufferRef,
+        violations: *mut *mut libc_char,
+        error: *mut *mut libc_char,
+    ) -> i32;
     pub fn unimig_parse_llvm_options(
         argc: i32,
         argv: *const *const libc_char,

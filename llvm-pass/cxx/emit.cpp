@@ -1,0 +1,87 @@
+// Code generation to an object in memory, with the statepoint check (statepoint_check.cpp) in
+// the pipeline.
+//
+// LLVMTargetMachineEmitToMemoryBuffer cannot take an extra machine pass, so this builds the
+// legacy pipeline the way it and LLVMTargetMachine::addPassesToEmitFile do (same data layout,
+// same passes, verifier off as the C API leaves it) and only adds the check, which analyses
+// and changes nothing: the object is byte for byte what the C API would write.
+#include "statepoint_check.h"
+
+#include "llvm-c/Core.h"
+#include "llvm-c/TargetMachine.h"
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/CodeGen/MachineFunctionPass.h"
+#include "llvm/CodeGen/MachineModuleInfo.h"
+#include "llvm/CodeGen/Passes.h"
+#include "llvm/CodeGen/TargetPassConfig.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Module.h"
+#include "llvm/Support/raw_ostream.h"
+#include "llvm/Target/TargetMachine.h"
+
+#include <cstring>
+
+using namespace llvm;
+
+extern "C" {
+
+// Generates the object for `module` into *object (free it with LLVMDisposeMemoryBuffer). With
+// `check_statepoints`, the check runs right before prologue/epilogue insertion (after shrink
+// wrapping, the last pass before it at every level but -O0, where no statepoints are made) and
+// *violations receives its report (statepoint_check.h; free with LLVMDisposeMessage, NULL
+// when empty). Returns 0, or 1 with *error set (free with LLVMDisposeMessage).
+int unimig_emit_object(LLVMTargetMachineRef tm_ref, LLVMModuleRef module_ref,
+                       int check_statepoints, LLVMMemoryBufferRef *object, char **violations,
+                       char **error) {
+  *object = nullptr;
+  *violations = nullptr;
+  *error = nullptr;
+  auto *tm = static_cast<LLVMTargetMachine *>(reinterpret_cast<TargetMachine *>(tm_ref));
+  Module &module = *unwrap(module_ref);
+  module.setDataLayout(tm->createDataLayout());
+
+  legacy::PassManager pm;
+  auto *mmi = new MachineModuleInfoWrapperPass(tm);
+  TargetPassConfig *config = tm->createPassConfig(pm);
+  config->setDisableVerify(true);
+  pm.add(config);
+  pm.add(mmi);
+
+  unimig::StatepointCheckResult result;
+  MachineFunctionPass *check = nullptr;
+  if (check_statepoints) {
+    check = unimig::createStatepointCheck(result);
+    config->insertPass(&ShrinkWrapID, check);
+  }
+  if (config->addISelPasses() || !TargetPassConfig::willCompleteCodeGenPipeline()) {
+    *error = LLVMCreateMessage("cannot build the code generation pipeline");
+    delete check;
+    return 1;
+  }
+  config->addMachinePasses();
+  config->setInitialized();
+
+  SmallVector<char, 0> bytes;
+  raw_svector_ostream out(bytes);
+  if (tm->addAsmPrinter(pm, out, nullptr, CodeGenFileType::ObjectFile,
+                        mmi->getMMI().getContext())) {
+    *error = LLVMCreateMessage("the target cannot emit an object file");
+    return 1;
+  }
+  pm.add(createFreeMachineFunctionPass());
+  pm.run(module);
+
+  if (check && !result.scheduled) {
+    // Shrink wrapping was not in the pipeline, so neither was the check (nor does the pass
+    // manager own it): fail rather than report nothing unchecked.
+    delete check;
+    *error = LLVMCreateMessage("the statepoint check was not scheduled (no shrink-wrap pass)");
+    return 1;
+  }
+  *object = LLVMCreateMemoryBufferWithMemoryRangeCopy(bytes.data(), bytes.size(), "object");
+  if (!result.violations.empty())
+    *violations = LLVMCreateMessage(result.violations.c_str());
+  return 0;
+}
+
+}  // extern "C"

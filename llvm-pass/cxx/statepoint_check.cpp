@@ -1,0 +1,230 @@
+// A machine pass that finds values live across a statepoint that its stackmap record does not
+// list.
+//
+// Migration rebuilds a frame on the other ISA from the record at its call site, so every value
+// the code after the call reads must be one of the statepoint's deopt operands. Code generation
+// can break that behind the instrumentation's back: an IR pass inside the code generator (loop
+// strength reduction, CodeGenPrepare, constant hoisting) or a machine pass (MachineLICM,
+// MachineCSE, SelectionDAG CSE) can make one value serve code on both sides of a call. Such a
+// value sits in a callee-saved register or a spill slot the record does not mention, and after
+// migration it would be garbage.
+//
+// The pass runs after register allocation and before prologue/epilogue insertion (spill slots
+// are still frame indices). For every STATEPOINT it computes the physical registers live after
+// it (LivePhysRegs, stepping backward from the block's live-outs) and the spill slots live
+// after it (a backward dataflow over the function: a full store to a slot kills it, any other
+// reference reads it), and reports whatever is neither a deopt operand nor exempt: the stack
+// pointer, the frame pointer of a function that has one, reserved registers, and registers
+// the statepoint itself defines (the call's result).
+#include "statepoint_check.h"
+
+#include "llvm/ADT/BitVector.h"
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/CodeGen/LivePhysRegs.h"
+#include "llvm/CodeGen/MachineFrameInfo.h"
+#include "llvm/CodeGen/MachineFunction.h"
+#include "llvm/CodeGen/MachineFunctionPass.h"
+#include "llvm/CodeGen/MachineRegisterInfo.h"
+#include "llvm/CodeGen/StackMaps.h"
+#include "llvm/CodeGen/TargetFrameLowering.h"
+#include "llvm/CodeGen/TargetInstrInfo.h"
+#include "llvm/CodeGen/TargetRegisterInfo.h"
+#include "llvm/CodeGen/TargetSubtargetInfo.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace llvm;
+
+namespace {
+
+// Which spill slots are live (will be read before being overwritten) at each point of a
+// function. Slots are numbered from the first fixed object, so a bit vector holds them all.
+class SpillSlotLiveness {
+public:
+  SpillSlotLiveness(const MachineFunction &mf)
+      : mfi(mf.getFrameInfo()), tii(*mf.getSubtarget().getInstrInfo()),
+        first(mfi.getObjectIndexBegin()), size(mfi.getObjectIndexEnd() - first) {
+    for (const MachineBasicBlock &mbb : mf)
+      live_in.try_emplace(&mbb, size);
+    // Iterate to the fixed point; each pass walks every block backward from its live-outs.
+    for (bool changed = true; changed;) {
+      changed = false;
+      for (const MachineBasicBlock &mbb : reverse(mf)) {
+        BitVector live = liveOut(mbb);
+        for (const MachineInstr &mi : reverse(mbb))
+          stepBackward(mi, live);
+        BitVector &old = live_in[&mbb];
+        if (live != old) {
+          old = live;
+          changed = true;
+        }
+      }
+    }
+  }
+
+  BitVector liveOut(const MachineBasicBlock &mbb) const {
+    BitVector live(size);
+    for (const MachineBasicBlock *succ : mbb.successors())
+      live |= live_in.lookup(succ);
+    return live;
+  }
+
+  void stepBackward(const MachineInstr &mi, BitVector &live) const {
+    int fi = 0;
+    if (tii.isStoreToStackSlot(mi, fi) && isSpill(fi)) {
+      live.reset(index(fi));
+      return;
+    }
+    // Reloads, and anything else that names a slot (a folded memory operand, a statepoint's
+    // indirect location) reads it.
+    for (const MachineOperand &mo : mi.operands())
+      if (mo.isFI() && isSpill(mo.getIndex()))
+        live.set(index(mo.getIndex()));
+  }
+
+  bool isSpill(int fi) const { return mfi.isSpillSlotObjectIndex(fi); }
+  unsigned index(int fi) const { return unsigned(fi - first); }
+  int frameIndex(unsigned index) const { return int(index) + first; }
+
+private:
+  const MachineFrameInfo &mfi;
+  const TargetInstrInfo &tii;
+  int first;
+  unsigned size;
+  DenseMap<const MachineBasicBlock *, BitVector> live_in;
+};
+
+class StatepointCheck : public MachineFunctionPass {
+public:
+  static char ID;
+  explicit StatepointCheck(unimig::StatepointCheckResult &result)
+      : MachineFunctionPass(ID), result(result) {}
+
+  StringRef getPassName() const override { return "unimig statepoint live-value check"; }
+
+  void getAnalysisUsage(AnalysisUsage &au) const override {
+    au.setPreservesAll();
+    MachineFunctionPass::getAnalysisUsage(au);
+  }
+
+  bool doInitialization(Module &) override {
+    result.scheduled = true;
+    return false;
+  }
+
+  bool runOnMachineFunction(MachineFunction &mf) override {
+    bool any = false;
+    for (const MachineBasicBlock &mbb : mf)
+      for (const MachineInstr &mi : mbb)
+        any |= mi.getOpcode() == TargetOpcode::STATEPOINT;
+    if (!any)
+      return false;
+    SpillSlotLiveness slots(mf);
+    const TargetRegisterInfo &tri = *mf.getSubtarget().getRegisterInfo();
+    for (const MachineBasicBlock &mbb : mf) {
+      LivePhysRegs regs(tri);
+      regs.addLiveOutsNoPristines(mbb);
+      BitVector live_slots = slots.liveOut(mbb);
+      for (const MachineInstr &mi : reverse(mbb)) {
+        if (mi.getOpcode() == TargetOpcode::STATEPOINT)
+          check(mi, regs, live_slots, slots);
+        regs.stepBackward(mi);
+        slots.stepBackward(mi, live_slots);
+      }
+    }
+    return false;
+  }
+
+private:
+  // Compares what is live right after `sp` with its deopt operands.
+  void check(const MachineInstr &sp, const LivePhysRegs &regs, const BitVector &live_slots,
+             const SpillSlotLiveness &slots) {
+    const MachineFunction &mf = *sp.getMF();
+    const TargetRegisterInfo &tri = *mf.getSubtarget().getRegisterInfo();
+    const MachineRegisterInfo &mri = mf.getRegInfo();
+    StatepointOpers opers(&sp);
+
+    SmallVector<Register, 16> deopt_regs;
+    BitVector deopt_slots(live_slots.size());
+    unsigned idx = opers.getNumDeoptArgsIdx() + 1;
+    for (uint64_t n = opers.getNumDeoptArgs(); n > 0; --n) {
+      unsigned next = StackMaps::getNextMetaArgIdx(&sp, idx);
+      for (unsigned k = idx; k < next; ++k) {
+        const MachineOperand &mo = sp.getOperand(k);
+        if (mo.isReg() && mo.getReg().isPhysical())
+          deopt_regs.push_back(mo.getReg());
+        else if (mo.isFI() && slots.isSpill(mo.getIndex()))
+          deopt_slots.set(slots.index(mo.getIndex()));
+      }
+      idx = next;
+    }
+
+    Register frame = mf.getSubtarget().getFrameLowering()->hasFP(mf)
+                         ? tri.getFrameRegister(mf)
+                         : Register();
+    auto exempt = [&](MCPhysReg r) {
+      if (mri.isReserved(r) || (frame && tri.regsOverlap(r, frame)))
+        return true;
+      for (const MachineOperand &mo : sp.operands())
+        if (mo.isReg() && mo.isDef() && mo.getReg() && tri.regsOverlap(r, mo.getReg()))
+          return true;
+      for (Register d : deopt_regs)
+        if (tri.regsOverlap(r, d))
+          return true;
+      return false;
+    };
+    SmallVector<MCPhysReg, 8> bad;
+    for (MCPhysReg r : regs)
+      if (!exempt(r))
+        bad.push_back(r);
+    // LivePhysRegs holds a register with all its sub-registers: name the widest only.
+    SmallVector<MCPhysReg, 8> widest;
+    for (MCPhysReg r : bad)
+      if (none_of(bad, [&](MCPhysReg s) { return s != r && tri.isSuperRegister(r, s); }))
+        widest.push_back(r);
+
+    BitVector bad_slots = live_slots;
+    bad_slots.reset(deopt_slots);
+    if (widest.empty() && bad_slots.none())
+      return;
+
+    raw_string_ostream out(result.violations);
+    out << opers.getID() << '\t' << mf.getName() << '\t';
+    const char *sep = "";
+    for (MCPhysReg r : widest) {
+      out << sep << StringRef(tri.getName(r)).lower() << '=' << lastDefinition(sp, r);
+      sep = " ";
+    }
+    for (unsigned i : bad_slots.set_bits()) {
+      out << sep << "slot#" << slots.frameIndex(i);
+      sep = " ";
+    }
+    out << '\n';
+  }
+
+  // The opcode of the last instruction before `sp` in its block that defines `r`, to tell
+  // which transformation made the value (ADRP, MOV64ri, LEA64r, ...).
+  static std::string lastDefinition(const MachineInstr &sp, MCPhysReg r) {
+    const MachineBasicBlock &mbb = *sp.getParent();
+    const TargetRegisterInfo &tri = *mbb.getParent()->getSubtarget().getRegisterInfo();
+    const TargetInstrInfo &tii = *mbb.getParent()->getSubtarget().getInstrInfo();
+    for (auto it = MachineBasicBlock::const_reverse_iterator(sp.getIterator());
+         it != mbb.rend(); ++it) {
+      if (&*it == &sp)
+        continue;
+      for (const MachineOperand &mo : it->operands())
+        if (mo.isReg() && mo.isDef() && mo.getReg() && tri.regsOverlap(mo.getReg(), r))
+          return tii.getName(it->getOpcode()).str();
+    }
+    return "live-in";
+  }
+
+  unimig::StatepointCheckResult &result;
+};
+
+char StatepointCheck::ID = 0;
+
+}  // namespace
+
+MachineFunctionPass *unimig::createStatepointCheck(StatepointCheckResult &result) {
+  return new StatepointCheck(result);
+}

@@ -1,0 +1,93 @@
+//! The machine-level check of statepoint live values (`cxx/statepoint_check.cpp`): it finds
+//! values code generation keeps live across a call outside the stackmap record, reports them
+//! by record ID on the ISA where they occur, and changes no object.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use unimig_llvm_pass::pipeline::compile_without_check;
+use unimig_llvm_pass::stackmap::stackmap_summary;
+use unimig_llvm_pass::*;
+
+fn unsafe_c() -> std::path::PathBuf {
+    common::c_dir().join("unsafe.c")
+}
+
+#[test]
+fn values_hoisted_out_of_a_loop_around_a_call_are_reported() {
+    let src = unsafe_c();
+    let x = common::frontend(&src, Isa::X86_64, OptLevel::O2);
+    let a = common::frontend(&src, Isa::Aarch64, OptLevel::O2);
+    let pair = compile_pair(&x, &a, &Options::default()).unwrap();
+    for (isa, out) in [("x86_64", &pair.x86_64), ("aarch64", &pair.aarch64)] {
+        let records: BTreeSet<u64> = stackmap_summary(&out.object)
+            .unwrap()
+            .iter()
+            .map(|r| r.0)
+            .collect();
+        for v in &out.violations {
+            assert!(records.contains(&v.id), "{isa}: {v} is not a record");
+            assert!(!v.live.is_empty(), "{isa}: {v}");
+        }
+        let functions: BTreeSet<&str> = out.violations.iter().map(|v| &*v.function).collect();
+        // `once` keeps nothing but its deopt operands across its call.
+        assert!(!functions.contains("once"), "{isa}: {functions:?}");
+        assert!(functions.contains("sum_table"), "{isa}: {functions:?}");
+    }
+    // AArch64 materialises `table`'s address (adrp + add) once, before the loop.
+    assert!(
+        pair.aarch64
+            .violations
+            .iter()
+            .any(|v| v.function == "sum_table"
+                && v.live.iter().any(|l| l.ends_with("=live-in")
+                    || l.contains("ADRP")
+                    || l.contains("MOVaddr"))),
+        "{:#?}",
+        pair.aarch64.violations
+    );
+    let union = pair.unsafe_sites();
+    let mut want: Vec<u64> = pair.x86_64.violations.iter().map(|v| v.id).collect();
+    want.extend(pair.aarch64.violations.iter().map(|v| v.id));
+    want.sort();
+    want.dedup();
+    assert_eq!(union, want);
+}
+
+#[test]
+fn without_stackmaps_nothing_is_checked() {
+    let src = unsafe_c();
+    let opts = Options {
+        stackmaps: false,
+        ..Options::default()
+    };
+    for isa in Isa::ALL {
+        let bc = common::frontend(&src, isa, OptLevel::O2);
+        let out = compile_with_report(&bc, isa, &opts).unwrap();
+        assert!(out.violations.is_empty(), "{isa}: {:?}", out.violations);
+    }
+}
+
+#[test]
+fn the_check_leaves_objects_byte_identical() {
+    for src in common::c_files() {
+        for level in [OptLevel::O0, OptLevel::O2, OptLevel::Oz] {
+            for stackmaps in [false, true] {
+                let opts = Options {
+                    opt_level: level,
+                    stackmaps,
+                    ..Options::default()
+                };
+                for isa in Isa::ALL {
+                    let what = format!("{} {level:?} stackmaps {stackmaps} {isa}", src.display());
+                    let bc = common::frontend(&src, isa, level);
+                    let checked =
+                        compile(&bc, isa, &opts).unwrap_or_else(|e| panic!("{what}: {e:#}"));
+                    let plain = compile_without_check(&bc, isa, &opts).unwrap();
+                    assert!(checked == plain, "{what}: the objects differ");
+                }
+            }
+        }
+    }
+}
