@@ -172,6 +172,8 @@ _Noreturn int unimig_rt_start_main(unimig_musl_stage2_fn *stage2,
 	self->stack_size = stack;
 	self->guard_size = UNIMIG_MAIN_STACK_GUARD;
 
+	/* Before constructors: instrumented code keeps its address-taken locals there. */
+	unimig_rt_shadow_init();
 	unimig_rt_start_on_stack(UNIMIG_MAIN_STACK_TOP, stage2, main, argc, nargv);
 }
 
