@@ -10,6 +10,10 @@
 //!    holding a value of a type the pass cannot split into canonical pieces are skipped whole
 //!    and reported ([`SkipReason`]). Inline asm calls are left as they are (no stackmap) and
 //!    reported; the rest of the function is instrumented.
+//!
+//!    **Shadow stack** ([`crate::shadow`], when [`Options::shadow_stack`] is on): next,
+//!    address-taken locals move to the shadow stack, before liveness, so the saved shadow
+//!    pointer is a recorded live value. Skipped functions get it too (except with `invoke`).
 //! 2. **Migration points.** At entry (after the entry block's static allocas, which are hoisted
 //!    to its top) an inline poll `if (load atomic monotonic __unimig_migrate_requested != 0)
 //!    __unimig_migration_point();`, branch-weighted as unlikely. On every retreating edge of a
@@ -58,6 +62,7 @@ use crate::cfg::{self, FnIr, ValueId};
 use crate::ids::call_site_id;
 use crate::liveness::Liveness;
 use crate::llvm::{self, cstr, llvm_sys, Builder, Module, EMPTY};
+use crate::shadow::Shadow;
 use crate::srcloc;
 use crate::{
     CallSite, Isa, Options, Report, Skip, SkipReason, MIGRATE_FLAG, MIGRATION_POINT_FN,
@@ -99,6 +104,8 @@ struct Instrumenter<'a> {
     thunks_used: Vec<u32>,
     /// Pieces made by legalisation in the current function: piece -> (source value, index).
     piece_source: HashMap<LLVMValueRef, (LLVMValueRef, u32)>,
+    /// The shadow-stack rewriter, when [`Options::shadow_stack`] is on.
+    shadow: Option<Shadow>,
 }
 
 /// Why a type has no canonical pieces.
@@ -127,6 +134,7 @@ impl<'a> Instrumenter<'a> {
                 mp_fn: None,
                 thunks_used: Vec::new(),
                 piece_source: HashMap::new(),
+                shadow: opts.shadow_stack().then(|| Shadow::new(module.m)),
             }
         }
     }
@@ -187,12 +195,20 @@ impl<'a> Instrumenter<'a> {
         }
         unsafe { llvm::unimig_remove_unreachable_blocks(f) };
         if let Some((reason, at)) = self.ineligible(f) {
+            // Not migratable, but its locals still get ISA-independent addresses (and a
+            // setjmp caller must reset the shadow pointer after longjmp), except with invoke:
+            // the unwind path has no return to restore the pointer at.
+            if reason != SkipReason::Invoke {
+                self.shadow_stack(f);
+            }
             self.skip(f, reason, at);
             return Ok(());
         }
         self.report.instrumented_functions += 1;
         self.piece_source.clear();
         self.hoist_static_allocas(f);
+        // Before liveness and statepoints, so the saved shadow pointer is a recorded value.
+        self.shadow_stack(f);
         if self.opts.migration_points.entry() {
             self.entry_poll(f);
         }
@@ -204,6 +220,13 @@ impl<'a> Instrumenter<'a> {
             self.statepoints(f)?;
         }
         Ok(())
+    }
+
+    /// Moves `f`'s locals to the shadow stack, if that is on ([`crate::shadow`]).
+    fn shadow_stack(&mut self, f: LLVMValueRef) {
+        if let Some(frame) = self.shadow.as_mut().and_then(|s| s.function(f)) {
+            self.report.shadow_frames.push(frame);
+        }
     }
 
     /// Is this a call the pass turns into a statepoint?

@@ -14,7 +14,8 @@
 //! 4. instrumentation ([`instrument`], if [`Options`] asks for it): migration points at
 //!    function entries and loop back-edges, and every call site turned into a `gc.statepoint`
 //!    whose `"deopt"` operands are the SSA values live across the call, in canonical order, with
-//!    a canonical ID;
+//!    a canonical ID; before that, address-taken locals move to the shadow stack
+//!    ([`shadow`]), in frames laid out identically for both ISAs;
 //! 5. the LLVM verifier;
 //! 6. code generation for the ISA (static relocation model, small code model, function and
 //!    data sections, `.init_array`), with `-use-registers-for-deopt-values=true` so live values
@@ -42,6 +43,7 @@ pub mod instrument;
 pub mod liveness;
 mod llvm;
 pub mod pipeline;
+pub mod shadow;
 mod srcloc;
 pub mod stackmap;
 pub mod unsafe_sites;
@@ -190,6 +192,10 @@ pub struct Options {
     pub loop_poll_period: u32,
     /// Turn call sites into stackmapped statepoints (off: plain calls, for measurements).
     pub stackmaps: bool,
+    /// Move address-taken locals to the shadow stack ([`shadow`]); `None` follows
+    /// [`Options::stackmaps`]: a program that can migrate needs both, one that cannot needs
+    /// neither. The program must link against the unimig runtime (it defines the pointer).
+    pub shadow_stack: Option<bool>,
     /// Define `__unimig_migrate_requested` as a weak `i32 0` in each module that polls it (the
     /// runtime's strong definition wins at link time). Off: only declare it.
     pub define_flag_weak: bool,
@@ -225,6 +231,7 @@ impl Default for Options {
             migration_points: MigrationPoints::All,
             loop_poll_period: 64,
             stackmaps: true,
+            shadow_stack: None,
             define_flag_weak: true,
             define_migration_point_weak: true,
             id_salt: None,
@@ -249,7 +256,12 @@ pub struct LoopOptions {
 impl Options {
     /// Whether the instrumentation runs at all (migration points or stackmaps).
     pub fn instruments(&self) -> bool {
-        self.migration_points != MigrationPoints::None || self.stackmaps
+        self.migration_points != MigrationPoints::None || self.stackmaps || self.shadow_stack()
+    }
+
+    /// Whether address-taken locals move to the shadow stack (see [`Options::shadow_stack`]).
+    pub fn shadow_stack(&self) -> bool {
+        self.shadow_stack.unwrap_or(self.stackmaps)
     }
 
     /// The loop transformations, as clang-19's driver sets them: loop vectoriser at -O2, -O3,
@@ -378,10 +390,26 @@ pub struct CallSite {
     pub migration_point: bool,
 }
 
+/// A function's frame on the shadow stack ([`shadow`]), as laid out from IR types.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ShadowFrame {
+    pub function: String,
+    /// Bytes carved at entry (a multiple of 16).
+    pub size: u64,
+    /// The frame's alignment (at least 16).
+    pub align: u64,
+    /// (offset from the frame's lowest byte, size) of each static local, in IR order.
+    pub slots: Vec<(u64, u64)>,
+    /// Dynamic allocations (VLAs, `alloca()`) taken from the shadow stack where they execute.
+    pub dynamic: u32,
+}
+
 /// What the instrumentation did to a module.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Report {
     pub call_sites: Vec<CallSite>,
+    /// Shadow frames of the functions that use the shadow stack.
+    pub shadow_frames: Vec<ShadowFrame>,
     /// Functions (or single calls, for [`SkipReason::InlineAsm`]) left uninstrumented.
     pub skipped: Vec<Skip>,
     /// Functions instrumented.

@@ -459,7 +459,8 @@ fn coordinate(
     unreachable!("the second attempt returns")
 }
 
-/// Functions whose stackmapped call sites (callee, live-value sizes) differ between reports.
+/// Functions whose stackmapped call sites (callee, live-value sizes) or shadow frames differ
+/// between reports.
 fn divergent_functions(x: &Report, a: &Report) -> Vec<String> {
     use std::collections::BTreeMap;
     type Sites<'r> = BTreeMap<&'r str, Vec<(&'r Option<String>, &'r Vec<u16>)>>;
@@ -482,6 +483,21 @@ fn divergent_functions(x: &Report, a: &Report) -> Vec<String> {
     for f in sa.keys() {
         if !sx.contains_key(f) {
             out.push(f.to_string());
+        }
+    }
+    // Shadow frames must be the same too (same slots at the same offsets), or a pointer to a
+    // local would mean something else after a migration.
+    let frames = |r: &Report| -> BTreeMap<String, crate::ShadowFrame> {
+        let by_name = r
+            .shadow_frames
+            .iter()
+            .map(|s| (s.function.clone(), s.clone()));
+        by_name.collect()
+    };
+    let (fx, fa) = (frames(x), frames(a));
+    for f in fx.keys().chain(fa.keys()) {
+        if fx.get(f) != fa.get(f) && !out.contains(f) {
+            out.push(f.clone());
         }
     }
     out

@@ -13,10 +13,13 @@ use std::process::Command;
 use unimig_llvm_pass::*;
 
 /// A stand-in for the unimig runtime: the request flag is always set and the migration point
-/// counts its calls (printed at exit, so the count must match across ISAs too).
+/// counts its calls (printed at exit, so the count must match across ISAs too); the main
+/// thread's shadow stack is a static array (the programs have no other threads).
 const RUNTIME_STUB: &str = r#"
 #include <stdio.h>
 #include <stdlib.h>
+static char shadow_stack[1 << 20] __attribute__((aligned(16)));
+__thread void *__unimig_shadow_sp = shadow_stack + sizeof shadow_stack;
 int __unimig_migrate_requested = 1;
 static unsigned long calls;
 static void report(void) { fprintf(stderr, "migration points: %lu\n", calls); }

@@ -11,7 +11,7 @@
  *                                       UNIMIG_TLS_MAIN_BLOCK = 0x2000_4010_0000)
  *   0x2010_0000_0000 +64 GiB   MSTACK  machine stacks: the main thread's stack, with argv,
  *                                      envp and auxv right above it (first 4 GiB)
- *   0x2020_0000_0000 +64 GiB   SSTACK  shadow stacks             (reserved, unused so far)
+ *   0x2020_0000_0000 +64 GiB   SSTACK  shadow stacks: 64 MiB per thread, slot 0 the main thread's
  *   0x2100_0000_0000 +1 TiB    MMAP    mmap() without MAP_FIXED, thread stacks + thread TLS
  *   0x2200_0000_0000 +1 TiB    HEAP    malloc arena
  *   0x2300_0000_0000           end of the unimig window
@@ -100,6 +100,16 @@
 #define UNIMIG_MAIN_STACK_GUARD   0x100000UL
 #define UNIMIG_SSTACK_BASE      0x202000000000UL
 #define UNIMIG_SSTACK_SIZE      0x001000000000UL
+/*
+ * Shadow stacks (src/shadow.c): address-taken locals of instrumented code, one stack per
+ * thread. Slot i = [BASE + i * SLOT_SIZE, + SLOT_SIZE): its lowest GUARD bytes unmapped, the
+ * rest mapped MAP_NORESERVE; the thread-local pointer __unimig_shadow_sp starts at the slot's
+ * top and grows down, 16-byte aligned. Slot 0 is the main thread's (mapped at start-up);
+ * other threads get the next free slot when created (at most SIZE / SLOT_SIZE = 1024).
+ */
+#define UNIMIG_SSTACK_SLOT_SIZE 0x4000000UL
+#define UNIMIG_SSTACK_GUARD     0x100000UL
+#define UNIMIG_SSTACK_MAIN_TOP  (UNIMIG_SSTACK_BASE + UNIMIG_SSTACK_SLOT_SIZE)
 
 #define UNIMIG_MMAP_BASE        0x210000000000UL
 #define UNIMIG_MMAP_SIZE        0x010000000000UL

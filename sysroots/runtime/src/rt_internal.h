@@ -36,6 +36,15 @@ void unimig_rt_unlock(volatile int *l) RT_HIDDEN;
 _Noreturn int unimig_rt_start_main(int (*stage2)(int (*)(int, char **, char **), int, char **),
 	int (*main)(int, char **, char **), int argc, char **argv) RT_HIDDEN;
 
+/* Shadow stacks (shadow.c). init: map the main thread's and point its __unimig_shadow_sp at
+ * it (start-up, before constructors). thread: give a new thread (TLS block `block`, descriptor
+ * `td`, from __copy_tls) a stack; a no-op before init. extent: [lo, hi) covering every shadow
+ * stack slot in use (lo = hi = 0 before init); the unmapped guard at the bottom of each slot
+ * but the first lies inside it. */
+void unimig_rt_shadow_init(void);
+void unimig_rt_shadow_thread(unsigned char *block, void *td) RT_HIDDEN;
+void unimig_rt_shadow_extent(uintptr_t *lo, uintptr_t *hi);
+
 /* Fork hooks of the two allocators (called from __malloc_atfork). */
 void unimig_rt_heap_atfork(int who) RT_HIDDEN;
 void unimig_rt_mmap_atfork(int who) RT_HIDDEN;

@@ -193,6 +193,8 @@ _Noreturn int unimig_rt_start_main(unimig_musl_stage2_fn *stage2,
 	self->stack_size = stack;
 	self->guard_size = UNIMIG_MAIN_STACK_GUARD;
 
+	/* Before constructors: instrumented code keeps its address-taken locals there. */
+	unimig_rt_shadow_init();
 	/* The request signal's handler (supervised runs only). musl's stage 2 is not used: the
 	 * trampoline does its work so that main's frame sits at a fixed place. */
 	(void)stage2;

@@ -98,6 +98,8 @@ void *__copy_tls(unsigned char *mem)
 		memset(block + main_tls.len, 0, main_tls.size - main_tls.len);
 	}
 	memset(td, 0, sizeof *td);
+	/* A new thread's shadow stack (shadow.c; nothing for the main thread's own TLS). */
+	unimig_rt_shadow_thread(block, td);
 	dtv[0] = __libc.tls_cnt;
 	dtv[1] = (uintptr_t)block;
 	td->dtv = dtv;
