@@ -27,7 +27,7 @@
 use crate::fatexe::FatExe;
 use crate::metadata::{self, CallSite, ImageMetadata, LiveValue, ValueLoc};
 use crate::Failure;
-use anyhow::{anyhow, Result};
+use anyhow::Result;
 use serde_json::{json, Value};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -74,14 +74,9 @@ pub fn inspect_app(app: &Path) -> Result<[ImageMetadata; 2]> {
     ])
 }
 
-/// A checkpoint directory: its inspection belongs with the checkpoint reader, which plugs in
-/// here.
-fn inspect_checkpoint(dir: &Path, _json: bool) -> Result<(), Failure> {
-    Err(anyhow!(
-        "{}: is a directory; inspecting checkpoints is not supported by this build",
-        dir.display()
-    )
-    .into())
+/// A checkpoint directory (`unimig checkpoint -o DIR`).
+fn inspect_checkpoint(dir: &Path, json: bool) -> Result<(), Failure> {
+    super::inspect_checkpoint::inspect(dir, json)
 }
 
 fn live_json(v: &LiveValue) -> Value {

@@ -3,6 +3,7 @@
 pub mod check;
 pub mod checkpoint;
 pub mod inspect;
+pub mod inspect_checkpoint;
 pub mod migrate;
 pub mod restore;
 pub mod run;

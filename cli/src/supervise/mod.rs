@@ -126,6 +126,17 @@ fn work_dir() -> Result<tempfile::TempDir> {
         .context("creating the checkpoint directory")
 }
 
+/// `UNIMIG_KEEP_TEMPS=1`: keep the checkpoint directory (its path goes to stderr).
+fn keep_work_dir(work: tempfile::TempDir) {
+    if std::env::var_os("UNIMIG_KEEP_TEMPS").is_some_and(|v| v == "1") {
+        let path = work.keep();
+        eprintln!(
+            "unimig: UNIMIG_KEEP_TEMPS: checkpoints kept in {}",
+            path.display()
+        );
+    }
+}
+
 /// Runs the program to its end; returns how it ended.
 pub fn supervise(launcher: Launcher, transfer: Transfer, options: Options) -> Result<Exit> {
     // Ctrl-C reaches the program (same process group); the supervisor waits for its verdict.
@@ -153,6 +164,7 @@ pub fn supervise(launcher: Launcher, transfer: Transfer, options: Options) -> Re
     };
     session.current = session.start(options.isa, options.restore_from.as_deref())?;
     let exit = session.run(&rx);
+    keep_work_dir(std::mem::replace(&mut session.work, tempfile::tempdir()?));
     if let Some(path) = &options.report {
         let isa = session.children[session.current].isa;
         let json = session.report.to_json(exit.as_ref().ok().copied(), isa);
@@ -190,6 +202,13 @@ impl Session {
             control: spawned.control,
         });
         Ok(id)
+    }
+
+    /// Removes a checkpoint file that served its purpose (kept with UNIMIG_KEEP_TEMPS=1).
+    fn discard(&self, file: &Path) {
+        if !std::env::var_os("UNIMIG_KEEP_TEMPS").is_some_and(|v| v == "1") {
+            let _ = std::fs::remove_file(file);
+        }
     }
 
     fn send(&self, child: ChildId, message: &str) {
@@ -308,7 +327,7 @@ impl Session {
     fn probe(&mut self, file: &Path) {
         let to = self.attempt().to;
         let verdict = self.transfer.probe(file, to);
-        let _ = std::fs::remove_file(file);
+        self.discard(file);
         let attempt = self.attempt();
         match verdict {
             Ok(()) => {
@@ -341,7 +360,7 @@ impl Session {
         if let Purpose::Checkpoint { dir, leave_running } = &attempt.purpose {
             let (dir, leave_running) = (dir.clone(), *leave_running);
             let result = self.save_checkpoint(&file, &dir);
-            let _ = std::fs::remove_file(&file);
+            self.discard(&file);
             let source = self.current;
             let mut attempt = self.attempt.take().expect("in an attempt");
             match result {
@@ -369,7 +388,7 @@ impl Session {
         }
         let out = file.with_extension(format!("{}.ckpt", to.name()));
         let converted = self.transfer.convert(&file, to, &out);
-        let _ = std::fs::remove_file(&file);
+        self.discard(&file);
         let converted = match converted {
             Ok(c) => c,
             Err(e) => {
