@@ -9,7 +9,10 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Target/TargetMachine.h"
+#include "llvm/IR/Dominators.h"
 #include "llvm/Transforms/Utils/Local.h"
+#include "llvm/Transforms/Utils/PromoteMemToReg.h"
+#include <vector>
 
 using namespace llvm;
 
@@ -83,6 +86,20 @@ void unimig_set_dso_local(LLVMValueRef global) {
 // code (e.g. musl's `isdigit` macro at -O0) would give a record on one ISA only.
 int unimig_remove_unreachable_blocks(LLVMValueRef fn) {
   return removeUnreachableBlocks(*unwrap<Function>(fn)) ? 1 : 0;
+}
+
+// Promotes exactly these allocas of `fn` (entry-block allocas used only by loads and stores)
+// to SSA values, inserting phis where definitions meet: mem2reg for the instrumentation's own
+// variables, without touching the program's.
+void unimig_promote_allocas(LLVMValueRef fn, LLVMValueRef *allocas, unsigned n) {
+  Function *f = unwrap<Function>(fn);
+  std::vector<AllocaInst *> list;
+  for (unsigned i = 0; i < n; ++i)
+    list.push_back(unwrap<AllocaInst>(allocas[i]));
+  if (list.empty())
+    return;
+  DominatorTree dt(*f);
+  PromoteMemToReg(list, dt);
 }
 
 // Parses LLVM's command-line options (what clang's -mllvm sets) like LLVMParseCommandLineOptions,

@@ -37,15 +37,28 @@
 //!    the value they come from, so an argument the two front ends pass differently (__int128:
 //!    two i64 on x86-64, one i128 on AArch64; a pair of floats: <2 x float> or [2 x float])
 //!    still gives the same list.
-//! 4. **Statepoints.** Every call to a non-intrinsic function, direct or indirect, becomes
-//!    `llvm.experimental.gc.statepoint(id, 0, callee, args..., 0, 0) ["deopt"(live...)]` plus a
-//!    `gc.result` for its value; the function gets `gc "statepoint-example"` (which treats
-//!    address-space-0 pointers as plain values, so nothing is relocated). `live` is every SSA
-//!    value live across the call ([`crate::liveness`]), in canonical order
-//!    ([`crate::cfg`]); `id` is [`crate::ids::call_site_id`] of the call's index among the
-//!    function's converted calls in canonical order. Argument attributes (signext, byval,
-//!    sret, ...) of the call and of a direct callee's declaration move to the statepoint's
-//!    arguments, the calling convention to the statepoint.
+//! 4. **Statepoints with relocated live values.** Every call to a non-intrinsic function,
+//!    direct or indirect, becomes `llvm.experimental.gc.statepoint(id, 0, callee, args..., 0,
+//!    0) ["gc-live"(live...)]` plus a `gc.result` for its value and one `gc.relocate` per
+//!    live value; the function gets `gc "statepoint-example"`. `live` is every SSA value live
+//!    across the call ([`crate::liveness`]), in canonical order ([`crate::cfg`]), each as
+//!    8-byte GC pointers (`ptr addrspace(1)`: integers zero-extended, pointers cast, 128-bit
+//!    vectors as two halves). The code after the call reads each value *from its
+//!    relocation*: every live value becomes a variable (an entry-block slot: stored at its
+//!    definition, loaded at its uses, reloaded into the gc-live list before each call and
+//!    stored from the relocation after it), and the slots are promoted back to SSA
+//!    (`PromoteMemToReg`, phis where relocations meet). So what the code uses after the call is
+//!    what the STATEPOINT defines, at the location its record names (a tied callee-saved
+//!    register with `-max-registers-for-gc-values`, or its spill slot): the destination frame
+//!    built from the record is the frame the code expects. (Plain "deopt" operands were used
+//!    first: their record names *a* copy of each value, and the code after the call may read
+//!    another one, e.g. a double kept in d8 while the record lists its bit pattern in x19, or
+//!    a spill slot while the record lists a reload.) `id` is
+//!    [`crate::ids::call_site_id`] of the call's index among the function's converted calls in
+//!    canonical order. Argument attributes (signext, byval, sret, ...) of the call and of a
+//!    direct callee's declaration move to the statepoint's arguments, the calling convention
+//!    to the statepoint. The record lists three header constants, then each gc-live operand
+//!    twice (as base and derived pointer).
 //!
 //! **Variadic callees.** LLVM's statepoint lowering always lowers the wrapped call as
 //! non-variadic (and its verifier refuses non-void variadic callees). On AArch64 (AAPCS64,
@@ -100,6 +113,8 @@ struct Instrumenter<'a> {
     i64: LLVMTypeRef,
     ptr: LLVMTypeRef,
     flag: Option<LLVMValueRef>,
+    /// This function's opaque copy of the flag's address ([`Self::opaque_flag_address`]).
+    fn_flag_addr: Option<LLVMValueRef>,
     mp_fn: Option<LLVMValueRef>,
     thunks_used: Vec<u32>,
     /// Pieces made by legalisation in the current function: piece -> (source value, index).
@@ -131,6 +146,7 @@ impl<'a> Instrumenter<'a> {
                 i64: LLVMInt64TypeInContext(ctx),
                 ptr: LLVMPointerTypeInContext(ctx, 0),
                 flag: None,
+                fn_flag_addr: None,
                 mp_fn: None,
                 thunks_used: Vec::new(),
                 piece_source: HashMap::new(),
@@ -206,6 +222,7 @@ impl<'a> Instrumenter<'a> {
         }
         self.report.instrumented_functions += 1;
         self.piece_source.clear();
+        self.fn_flag_addr = None;
         self.hoist_static_allocas(f);
         // Before liveness and statepoints, so the saved shadow pointer is a recorded value.
         self.shadow_stack(f);
@@ -213,6 +230,7 @@ impl<'a> Instrumenter<'a> {
             self.entry_poll(f);
         }
         if self.opts.migration_points.loops() {
+            self.opaque_flag_address(f);
             self.backedge_polls(f);
         }
         if self.opts.stackmaps {
@@ -422,9 +440,38 @@ impl<'a> Instrumenter<'a> {
         }
     }
 
+    /// The loop polls read the flag through a copy of its address made in the entry block by
+    /// an empty inline asm, which the code generator cannot see through: the address is then
+    /// one SSA value, recorded (and relocated) at every call like any other, where a
+    /// rematerialised `adrp`/`lea` kept in a callee-saved register across calls would not be.
+    fn opaque_flag_address(&mut self, f: LLVMValueRef) {
+        let g = self.flag();
+        unsafe {
+            let entry = LLVMGetEntryBasicBlock(f);
+            self.b.before(LLVMGetBasicBlockTerminator(entry));
+            let mut params = [self.ptr];
+            let fty = LLVMFunctionType(self.ptr, params.as_mut_ptr(), 1, 0);
+            let (code, constraints) = ("", "=r,0");
+            let asm = LLVMGetInlineAsm(
+                fty,
+                code.as_ptr() as *const _,
+                code.len(),
+                constraints.as_ptr() as *const _,
+                constraints.len(),
+                0,
+                0,
+                llvm_sys::LLVMInlineAsmDialect::LLVMInlineAsmDialectATT,
+                0,
+            );
+            let mut args = [g];
+            let p = LLVMBuildCall2(self.b.0, fty, asm, args.as_mut_ptr(), 1, c"unimig.flag.addr".as_ptr());
+            self.fn_flag_addr = Some(p);
+        }
+    }
+
     /// At the builder's position: `load atomic monotonic` of the flag, `!= 0`.
     fn build_flag_test(&mut self) -> LLVMValueRef {
-        let g = self.flag();
+        let g = self.fn_flag_addr.unwrap_or_else(|| self.flag());
         unsafe {
             let v = LLVMBuildLoad2(self.b.0, self.i32, g, c"unimig.flag".as_ptr());
             LLVMSetOrdering(v, LLVMAtomicOrdering::LLVMAtomicOrderingMonotonic);
@@ -1073,20 +1120,7 @@ impl<'a> Instrumenter<'a> {
             }
         };
         // Existing uses, before the pieces add theirs.
-        let mut uses: Vec<(LLVMValueRef, u32)> = Vec::new();
-        unsafe {
-            let mut u = LLVMGetFirstUse(v);
-            while !u.is_null() {
-                let user = LLVMGetUser(u);
-                let n = LLVMGetNumOperands(user);
-                for k in 0..n.max(0) as u32 {
-                    if LLVMGetOperand(user, k) == v && !uses.contains(&(user, k)) {
-                        uses.push((user, k));
-                    }
-                }
-                u = LLVMGetNextUse(u);
-            }
-        }
+        let uses = llvm::operand_uses(v);
         self.b.before(insert_before);
         let mut pieces = Vec::new();
         self.value_pieces(v, &mut pieces);
@@ -1121,8 +1155,28 @@ impl<'a> Instrumenter<'a> {
             return Ok(());
         }
         let mp = self.mp_fn;
-        // Calls already replaced by their statepoint's gc.result.
-        let mut replaced: HashMap<LLVMValueRef, LLVMValueRef> = HashMap::new();
+        // Every value live across some call becomes a variable (an entry-block slot, promoted
+        // back to SSA at the end): stored at its definition, loaded at each use, and at each
+        // call loaded into the statepoint's gc-live list and stored again from its
+        // gc.relocate. So after a call the code reads exactly the value the statepoint
+        // defines, at the location its record names (see the module documentation).
+        let mut live_values: Vec<ValueId> = calls.iter().flat_map(|(_, l)| l.iter().copied()).collect();
+        live_values.sort();
+        live_values.dedup();
+        // Value -> (slot, type). A value may be a call that becomes a statepoint (and is
+        // erased) before the last use of this map, so its type is kept here.
+        let mut slots: HashMap<LLVMValueRef, (LLVMValueRef, LLVMTypeRef)> = HashMap::new();
+        for &v in &live_values {
+            let val = ir.values[v as usize];
+            if !self.is_canonical_value(val) {
+                bail!(
+                    "internal error: {fname}: non-canonical live value {} at a call",
+                    llvm::value_to_string(val)
+                );
+            }
+            let slot = self.make_variable(f, val)?;
+            slots.insert(val, (slot, llvm::type_of(val)));
+        }
         for (index, (call, live)) in calls.into_iter().enumerate() {
             let id = call_site_id(&self.salt, &fname, index as u32);
             // Canonical order: by the canonical number of the value a piece was split from
@@ -1138,18 +1192,21 @@ impl<'a> Instrumenter<'a> {
                         Some(&(src, i)) => (ir.index.get(&src).copied().unwrap_or(v), i),
                         None => (v, 0),
                     };
-                    (key, replaced.get(&val).copied().unwrap_or(val))
+                    (key, val)
                 })
                 .collect();
             keyed.sort_by_key(|&(k, _)| k);
-            let deopt: Vec<LLVMValueRef> = keyed.into_iter().map(|(_, d)| d).collect();
-            for &d in &deopt {
-                if !self.is_canonical_value(d) {
-                    bail!(
-                        "internal error: {fname}: non-canonical live value {} at a call",
-                        llvm::value_to_string(d)
-                    );
-                }
+            let values: Vec<LLVMValueRef> = keyed.into_iter().map(|(_, d)| d).collect();
+            // The gc-live list: each value's current content, as GC pointers.
+            self.b.before(call);
+            let mut gc_live: Vec<LLVMValueRef> = Vec::new();
+            let mut parts: Vec<usize> = Vec::new();
+            for &v in &values {
+                let (slot, ty) = slots[&v];
+                let cur = self.load_variable(slot, ty);
+                let before = gc_live.len();
+                self.to_gc_pointers(cur, &mut gc_live);
+                parts.push(gc_live.len() - before);
             }
             let callee = llvm::direct_callee(call);
             self.report.call_sites.push(CallSite {
@@ -1157,29 +1214,181 @@ impl<'a> Instrumenter<'a> {
                 function: fname.clone(),
                 index: index as u32,
                 callee: callee.map(llvm::value_name),
-                num_live: deopt.len(),
-                live_sizes: deopt
-                    .iter()
-                    .map(|&d| self.canonical_size(llvm::type_of(d)))
-                    .collect(),
+                num_live: gc_live.len(),
+                live_sizes: vec![8; 2 * gc_live.len()],
                 migration_point: callee.is_some() && callee == mp,
             });
-            if let Some(result) = self.make_statepoint(call, id, &deopt) {
-                replaced.insert(call, result);
+            let next = unsafe { LLVMGetNextInstruction(call) };
+            let (token, _) = self.make_statepoint(call, id, &gc_live);
+            // After the call: every value from its relocation.
+            self.b.before(next);
+            let mut k = 0u32;
+            for (&v, &n) in values.iter().zip(&parts) {
+                let relocated: Vec<LLVMValueRef> =
+                    (k..k + n as u32).map(|i| self.gc_relocate(token, i)).collect();
+                k += n as u32;
+                let (slot, ty) = slots[&v];
+                let back = self.from_gc_pointers(ty, &relocated);
+                unsafe { LLVMBuildStore(self.b.0, back, slot) };
             }
         }
+        let mut allocas: Vec<LLVMValueRef> = live_values
+            .iter()
+            .map(|&v| slots[&ir.values[v as usize]].0)
+            .collect();
+        unsafe { llvm::unimig_promote_allocas(f, allocas.as_mut_ptr(), allocas.len() as u32) };
         let gc = cstr(GC_STRATEGY);
         unsafe { LLVMSetGC(f, gc.as_ptr()) };
         Ok(())
     }
 
-    /// Replaces `call` by a statepoint; returns the gc.result standing for its value.
+    /// Turns `v` into a variable: an entry-block slot, stored right after `v` is defined,
+    /// every use of `v` reading the slot. Returns the slot.
+    fn make_variable(&mut self, f: LLVMValueRef, v: LLVMValueRef) -> Result<LLVMValueRef> {
+        let ty = llvm::type_of(v);
+        let uses = llvm::operand_uses(v);
+        unsafe {
+            let entry = LLVMGetEntryBasicBlock(f);
+            let first = LLVMGetFirstInstruction(entry);
+            self.b.before(first);
+            let slot = LLVMBuildAlloca(self.b.0, ty, c"unimig.var".as_ptr());
+            let store_at = if llvm::is_argument(v) {
+                self.after_allocas(f)
+            } else if llvm::opcode(v) == LLVMOpcode::LLVMPHI {
+                let mut i = LLVMGetFirstInstruction(LLVMGetInstructionParent(v));
+                while llvm::opcode(i) == LLVMOpcode::LLVMPHI {
+                    i = LLVMGetNextInstruction(i);
+                }
+                i
+            } else {
+                let next = LLVMGetNextInstruction(v);
+                if next.is_null() {
+                    bail!(
+                        "value {} defined by a terminator is live across a call",
+                        llvm::value_to_string(v)
+                    );
+                }
+                next
+            };
+            self.b.before(store_at);
+            LLVMBuildStore(self.b.0, v, slot);
+            for (user, k) in uses {
+                if llvm::opcode(user) == LLVMOpcode::LLVMPHI {
+                    let from = LLVMGetIncomingBlock(user, k);
+                    self.b.before(LLVMGetBasicBlockTerminator(from));
+                } else {
+                    self.b.before(user);
+                }
+                let cur = self.load_variable(slot, ty);
+                LLVMSetOperand(user, k, cur);
+            }
+            Ok(slot)
+        }
+    }
+
+    /// At the builder's position: the current value of the variable `slot` (of type `ty`).
+    fn load_variable(&self, slot: LLVMValueRef, ty: LLVMTypeRef) -> LLVMValueRef {
+        unsafe { LLVMBuildLoad2(self.b.0, ty, slot, EMPTY) }
+    }
+
+    fn gc_ptr_ty(&self) -> LLVMTypeRef {
+        unsafe { LLVMPointerTypeInContext(self.ctx, 1) }
+    }
+
+    /// A canonical value as GC pointers (`ptr addrspace(1)`, what the statepoint-example
+    /// strategy relocates): integers zero-extended to 64 bits, pointers cast, 128-bit vectors
+    /// as two 64-bit halves. All are 8 bytes on both ISAs.
+    fn to_gc_pointers(&self, v: LLVMValueRef, out: &mut Vec<LLVMValueRef>) {
+        let t = llvm::type_of(v);
+        let gp = self.gc_ptr_ty();
+        unsafe {
+            match llvm::type_kind(t) {
+                LLVMTypeKind::LLVMIntegerTypeKind => {
+                    let w = if LLVMGetIntTypeWidth(t) < 64 {
+                        LLVMBuildZExt(self.b.0, v, self.i64, EMPTY)
+                    } else {
+                        v
+                    };
+                    out.push(LLVMBuildIntToPtr(self.b.0, w, gp, EMPTY));
+                }
+                LLVMTypeKind::LLVMPointerTypeKind => {
+                    out.push(LLVMBuildAddrSpaceCast(self.b.0, v, gp, EMPTY));
+                }
+                _ => {
+                    // A 128-bit vector: two i64 halves.
+                    let v2 = LLVMVectorType(self.i64, 2);
+                    let as2 = LLVMBuildBitCast(self.b.0, v, v2, EMPTY);
+                    for i in 0..2 {
+                        let e = LLVMBuildExtractElement(
+                            self.b.0,
+                            as2,
+                            LLVMConstInt(self.i32, i, 0),
+                            EMPTY,
+                        );
+                        out.push(LLVMBuildIntToPtr(self.b.0, e, gp, EMPTY));
+                    }
+                }
+            }
+        }
+    }
+
+    /// The inverse of [`Self::to_gc_pointers`] for a value of type `t`.
+    fn from_gc_pointers(&self, t: LLVMTypeRef, parts: &[LLVMValueRef]) -> LLVMValueRef {
+        unsafe {
+            match llvm::type_kind(t) {
+                LLVMTypeKind::LLVMIntegerTypeKind => {
+                    let w = LLVMBuildPtrToInt(self.b.0, parts[0], self.i64, EMPTY);
+                    if LLVMGetIntTypeWidth(t) < 64 {
+                        LLVMBuildTrunc(self.b.0, w, t, EMPTY)
+                    } else {
+                        w
+                    }
+                }
+                LLVMTypeKind::LLVMPointerTypeKind => {
+                    LLVMBuildAddrSpaceCast(self.b.0, parts[0], t, EMPTY)
+                }
+                _ => {
+                    let v2 = LLVMVectorType(self.i64, 2);
+                    let mut acc = LLVMGetUndef(v2);
+                    for (i, &p) in parts.iter().enumerate() {
+                        let e = LLVMBuildPtrToInt(self.b.0, p, self.i64, EMPTY);
+                        acc = LLVMBuildInsertElement(
+                            self.b.0,
+                            acc,
+                            e,
+                            LLVMConstInt(self.i32, i as u64, 0),
+                            EMPTY,
+                        );
+                    }
+                    LLVMBuildBitCast(self.b.0, acc, t, EMPTY)
+                }
+            }
+        }
+    }
+
+    /// `gc.relocate(token, i, i)`: the statepoint's i-th gc-live value after the call.
+    fn gc_relocate(&self, token: LLVMValueRef, i: u32) -> LLVMValueRef {
+        let gp = self.gc_ptr_ty();
+        let decl = llvm::intrinsic_decl(self.m, "llvm.experimental.gc.relocate", &[gp]);
+        let ty = llvm::global_value_type(decl);
+        unsafe {
+            let mut args = [
+                token,
+                LLVMConstInt(self.i32, i as u64, 0),
+                LLVMConstInt(self.i32, i as u64, 0),
+            ];
+            LLVMBuildCall2(self.b.0, ty, decl, args.as_mut_ptr(), 3, EMPTY)
+        }
+    }
+
+    /// Replaces `call` by a statepoint whose gc-live list is `gc_live`; returns the statepoint
+    /// (its token) and the gc.result standing for the call's value.
     fn make_statepoint(
         &mut self,
         call: LLVMValueRef,
         id: u64,
-        deopt: &[LLVMValueRef],
-    ) -> Option<LLVMValueRef> {
+        gc_live: &[LLVMValueRef],
+    ) -> (LLVMValueRef, Option<LLVMValueRef>) {
         unsafe {
             let fty = LLVMGetCalledFunctionType(call);
             let ret = LLVMGetReturnType(fty);
@@ -1230,13 +1439,13 @@ impl<'a> Instrumenter<'a> {
             sp_args.extend(&call_args);
             sp_args.push(LLVMConstInt(self.i32, 0, 0)); // transition args
             sp_args.push(LLVMConstInt(self.i32, 0, 0)); // legacy deopt args
-            let tag = "deopt";
-            let mut deopt_vals = deopt.to_vec();
+            let tag = "gc-live";
+            let mut live_vals = gc_live.to_vec();
             let bundle = LLVMCreateOperandBundle(
                 tag.as_ptr() as *const _,
                 tag.len(),
-                deopt_vals.as_mut_ptr(),
-                deopt_vals.len() as u32,
+                live_vals.as_mut_ptr(),
+                live_vals.len() as u32,
             );
             let mut bundles = [bundle];
             self.b.before(call);
@@ -1321,10 +1530,10 @@ impl<'a> Instrumenter<'a> {
                 }
                 LLVMReplaceAllUsesWith(call, r);
                 LLVMInstructionEraseFromParent(call);
-                return Some(r);
+                return (sp, Some(r));
             }
             LLVMInstructionEraseFromParent(call);
-            None
+            (sp, None)
         }
     }
 

@@ -382,9 +382,11 @@ pub struct CallSite {
     pub index: u32,
     /// Direct callee name, or `None` for an indirect call.
     pub callee: Option<String>,
-    /// Number of deopt operands (live-value pieces).
+    /// Number of gc-live operands (live-value pieces, each a relocated 8-byte GC pointer).
     pub num_live: usize,
-    /// Size in bytes of each deopt operand's (canonical) IR type, in order.
+    /// Size in bytes of each location the record lists after its three header constants, in
+    /// order: every gc-live operand appears twice (as its own base and as the derived
+    /// pointer), 8 bytes each.
     pub live_sizes: Vec<u16>,
     /// Whether this is a call to [`MIGRATION_POINT_FN`] inserted by the pass.
     pub migration_point: bool,

@@ -34,6 +34,7 @@ extern "C" {
     pub fn unimig_move_before(inst: LLVMValueRef, before: LLVMValueRef);
     pub fn unimig_set_dso_local(global: LLVMValueRef);
     pub fn unimig_remove_unreachable_blocks(f: LLVMValueRef) -> i32;
+    pub fn unimig_promote_allocas(f: LLVMValueRef, allocas: *mut LLVMValueRef, n: u32);
     pub fn unimig_emit_object(
         tm: llvm_sys::target_machine::LLVMTargetMachineRef,
         module: LLVMModuleRef,
@@ -360,6 +361,25 @@ pub fn type_kind(t: LLVMTypeRef) -> LLVMTypeKind {
 
 pub fn is_instruction(v: LLVMValueRef) -> bool {
     unsafe { !LLVMIsAInstruction(v).is_null() }
+}
+
+/// Every (user, operand index) that reads `v`, each once.
+pub fn operand_uses(v: LLVMValueRef) -> Vec<(LLVMValueRef, u32)> {
+    let mut uses: Vec<(LLVMValueRef, u32)> = Vec::new();
+    unsafe {
+        let mut u = LLVMGetFirstUse(v);
+        while !u.is_null() {
+            let user = LLVMGetUser(u);
+            let n = LLVMGetNumOperands(user);
+            for k in 0..n.max(0) as u32 {
+                if LLVMGetOperand(user, k) == v && !uses.contains(&(user, k)) {
+                    uses.push((user, k));
+                }
+            }
+            u = LLVMGetNextUse(u);
+        }
+    }
+    uses
 }
 
 pub fn is_argument(v: LLVMValueRef) -> bool {

@@ -49,6 +49,8 @@ pub const LLVM_OPTIONS: &[&str] = &[
     "unimig-llvm-pass",
     "-use-registers-for-deopt-values=true",
     "-restrict-statepoint-remat=true",
+    "-max-registers-for-gc-values=1000",
+    "-fixup-allow-gcptr-in-csr=true",
     "-tail-dup-placement=false",
     "-disable-tail-duplicate",
     "-aarch64-enable-global-merge=false",
@@ -292,8 +294,28 @@ impl<'c> Tracker<'c> {
             // debug information gives (checked by tests/pipeline.rs).
             unsafe { llvm_sys::debuginfo::LLVMStripModuleDebugInfo(module.m) };
         }
+        dump_ir(module, isa);
         self.run(Step::Verifier, || module.verify())?;
         self.run(Step::CodeGen, || codegen(module, isa, opts))
+    }
+}
+
+/// `UNIMIG_DUMP_IR=DIR`: the module as code generation gets it, to DIR/<source>.<isa>.ll (for
+/// developers of the instrumentation).
+fn dump_ir(module: &Module, isa: Isa) {
+    let Some(dir) = std::env::var_os("UNIMIG_DUMP_IR") else {
+        return;
+    };
+    let name = std::path::Path::new(&module.source_filename())
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "module".into());
+    let path = std::path::Path::new(&dir).join(format!("{name}.{}.ll", isa.name()));
+    let c = std::ffi::CString::new(path.to_string_lossy().as_bytes()).unwrap_or_default();
+    let mut err = std::ptr::null_mut();
+    unsafe { llvm_sys::core::LLVMPrintModuleToFile(module.m, c.as_ptr(), &mut err) };
+    if !err.is_null() {
+        unsafe { llvm_sys::core::LLVMDisposeMessage(err) };
     }
 }
 

@@ -78,6 +78,8 @@ pub(crate) struct Shadow {
     i8: LLVMTypeRef,
     ptr: LLVMTypeRef,
     sp_global: Option<LLVMValueRef>,
+    /// This function's `llvm.threadlocal.address` of the shadow stack pointer.
+    sp_addr: Option<LLVMValueRef>,
 }
 
 /// One static slot: the alloca it replaces and its place in the frame.
@@ -101,6 +103,7 @@ impl Shadow {
                 i8: LLVMInt8TypeInContext(ctx),
                 ptr: LLVMPointerTypeInContext(ctx, 0),
                 sp_global: None,
+                sp_addr: None,
             }
         }
     }
@@ -126,8 +129,33 @@ impl Shadow {
         }
     }
 
-    fn load_sp(&mut self) -> LLVMValueRef {
+    /// The address of the current thread's `__unimig_shadow_sp`, computed once per function at
+    /// its entry ([`Self::function`]). One SSA value rather than a thread-pointer read at each
+    /// use: it is then a recorded (and relocated) live value at every call, where a thread
+    /// pointer the code generator hoisted into a callee-saved register would not be.
+    fn sp_addr(&mut self) -> LLVMValueRef {
+        self.sp_addr.expect("the prologue computes the address first")
+    }
+
+    fn compute_sp_addr(&mut self) {
         let g = self.sp_global();
+        let f = llvm::intrinsic_decl(self.m, "llvm.threadlocal.address", &[self.ptr]);
+        unsafe {
+            let mut args = [g];
+            let a = LLVMBuildCall2(
+                self.b.0,
+                llvm::global_value_type(f),
+                f,
+                args.as_mut_ptr(),
+                1,
+                c"unimig.ssp.addr".as_ptr(),
+            );
+            self.sp_addr = Some(a);
+        }
+    }
+
+    fn load_sp(&mut self) -> LLVMValueRef {
+        let g = self.sp_addr();
         unsafe {
             let v = LLVMBuildLoad2(self.b.0, self.ptr, g, c"unimig.ssp".as_ptr());
             LLVMSetAlignment(v, 8);
@@ -136,7 +164,7 @@ impl Shadow {
     }
 
     fn store_sp(&mut self, v: LLVMValueRef) {
-        let g = self.sp_global();
+        let g = self.sp_addr();
         unsafe {
             let s = LLVMBuildStore(self.b.0, v, g);
             LLVMSetAlignment(s, 8);
@@ -247,6 +275,7 @@ impl Shadow {
             .find(|&i| llvm::opcode(i) != LLVMOpcode::LLVMAlloca)
             .expect("a block ends in a terminator");
         self.b.before(first);
+        self.compute_sp_addr();
         // A function with only returns_twice calls needs no saved pointer of its own.
         let restores = size > 0 || !dynamic.is_empty() || !saves.is_empty();
         let sp0 = restores.then(|| self.load_sp());

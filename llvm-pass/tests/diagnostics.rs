@@ -107,9 +107,20 @@ fn skips_point_at_the_construct() {
             *s == SkipReason::IsaDivergent
         }));
     }
-    assert!(!divergent.is_empty(), "vsum never found divergent");
     assert!(
-        divergent.iter().all(|d| *d == ("vsum".into(), 29, 0)),
+        divergent.contains(&("vsum".into(), 29, 0)),
+        "vsum never found divergent: {divergent:?}"
+    );
+    // Also divergent at some levels: functions passing a struct (or __int128) by value, whose
+    // shadow frames differ (the AArch64 front end copies the argument into a local); the
+    // report still names the function's own line.
+    let allowed: [(String, u32, u32); 3] = [
+        ("vsum".into(), 29, 0),
+        ("wide".into(), 61, 0),
+        ("main".into(), 70, 0),
+    ];
+    assert!(
+        divergent.iter().all(|d| allowed.contains(d)),
         "{divergent:?}"
     );
 }

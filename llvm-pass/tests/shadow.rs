@@ -146,9 +146,15 @@ fn allocas_leave_the_machine_stack_and_the_frame_is_recorded() {
             let j = body(&ir, "jumper");
             let after = &j[j.find("@setjmp").unwrap()..];
             assert!(after.contains("store ptr %unimig.ssp"), "{what}:\n{j}");
-            // The frame pointer of rec is live across its calls, so it is in their deopt lists.
+            // The frame pointer of rec is live across its calls, so it goes (as a GC pointer)
+            // into their gc-live lists and is relocated.
             let r = body(&ir, "rec");
-            assert!(r.contains("\"deopt\"(ptr %unimig.frame"), "{what}:\n{r}");
+            assert!(
+                r.contains("addrspacecast ptr %unimig.frame to ptr addrspace(1)")
+                    && r.contains("\"gc-live\"(")
+                    && r.contains("@llvm.experimental.gc.relocate"),
+                "{what}:\n{r}"
+            );
             // The 64-aligned frame is rounded down with llvm.ptrmask.
             assert!(body(&ir, "aligned").contains("@llvm.ptrmask"), "{what}");
         }
