@@ -37,7 +37,11 @@ impl<'a> Compiler<'a> {
     pub fn new(invocation: &'a Invocation, toolchain: &'a Toolchain) -> Result<Compiler<'a>> {
         let host_sysroot = toolchain.sysroot(Isa::X86_64)?;
         let aarch64_sysroot = toolchain.sysroot(Isa::Aarch64)?;
-        let settings = pipeline_flags::settings(invocation)?;
+        let mut settings = pipeline_flags::settings(invocation)?;
+        if settings.options.stackmaps && !invocation.dry_run {
+            settings.options.library_functions =
+                std::sync::Arc::new(crate::library_calls::library_functions(&host_sysroot)?);
+        }
         if !invocation.dry_run {
             pipeline::setup(&settings)?;
         }

@@ -88,6 +88,7 @@ mod embed;
 mod exec;
 mod frontend;
 mod interrupt;
+mod library_calls;
 mod link;
 mod object;
 mod options;

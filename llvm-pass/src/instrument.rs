@@ -257,7 +257,11 @@ impl<'a> Instrumenter<'a> {
             return false;
         }
         match llvm::direct_callee(i) {
-            Some(f) => llvm::intrinsic_id(f) == 0,
+            Some(f) => {
+                llvm::intrinsic_id(f) == 0
+                    && !(unsafe { LLVMIsDeclaration(f) } != 0
+                        && self.opts.library_functions.contains(&llvm::value_name(f)))
+            }
             None => true,
         }
     }
@@ -464,7 +468,14 @@ impl<'a> Instrumenter<'a> {
                 0,
             );
             let mut args = [g];
-            let p = LLVMBuildCall2(self.b.0, fty, asm, args.as_mut_ptr(), 1, c"unimig.flag.addr".as_ptr());
+            let p = LLVMBuildCall2(
+                self.b.0,
+                fty,
+                asm,
+                args.as_mut_ptr(),
+                1,
+                c"unimig.flag.addr".as_ptr(),
+            );
             self.fn_flag_addr = Some(p);
         }
     }
@@ -783,15 +794,6 @@ impl<'a> Instrumenter<'a> {
                 }
                 _ => false,
             }
-        }
-    }
-
-    /// Size in bytes of a canonical type.
-    fn canonical_size(&self, t: LLVMTypeRef) -> u16 {
-        match llvm::type_kind(t) {
-            LLVMTypeKind::LLVMIntegerTypeKind => (unsafe { LLVMGetIntTypeWidth(t) } / 8) as u16,
-            LLVMTypeKind::LLVMPointerTypeKind => 8,
-            _ => 16,
         }
     }
 
@@ -1160,7 +1162,8 @@ impl<'a> Instrumenter<'a> {
         // call loaded into the statepoint's gc-live list and stored again from its
         // gc.relocate. So after a call the code reads exactly the value the statepoint
         // defines, at the location its record names (see the module documentation).
-        let mut live_values: Vec<ValueId> = calls.iter().flat_map(|(_, l)| l.iter().copied()).collect();
+        let mut live_values: Vec<ValueId> =
+            calls.iter().flat_map(|(_, l)| l.iter().copied()).collect();
         live_values.sort();
         live_values.dedup();
         // Value -> (slot, type). A value may be a call that becomes a statepoint (and is
@@ -1224,8 +1227,9 @@ impl<'a> Instrumenter<'a> {
             self.b.before(next);
             let mut k = 0u32;
             for (&v, &n) in values.iter().zip(&parts) {
-                let relocated: Vec<LLVMValueRef> =
-                    (k..k + n as u32).map(|i| self.gc_relocate(token, i)).collect();
+                let relocated: Vec<LLVMValueRef> = (k..k + n as u32)
+                    .map(|i| self.gc_relocate(token, i))
+                    .collect();
                 k += n as u32;
                 let (slot, ty) = slots[&v];
                 let back = self.from_gc_pointers(ty, &relocated);

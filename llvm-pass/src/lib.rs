@@ -222,6 +222,11 @@ pub struct Options {
     /// [`SourceLoc`]s exist (the user asked for no debug information): the object is then the
     /// one a compile without debug information gives.
     pub strip_debug_info: bool,
+    /// Functions the program's libraries define (libc, libm, the runtime). Direct calls to one
+    /// of them that this module only declares stay plain calls, without a statepoint: a
+    /// library frame has no stackmap, so a stack on which one of them calls back into the
+    /// program cannot be migrated anyway (unimig-cc fills it from the sysroot's archives).
+    pub library_functions: std::sync::Arc<std::collections::BTreeSet<String>>,
 }
 
 impl Default for Options {
@@ -241,6 +246,7 @@ impl Default for Options {
             vectorize_slp: None,
             unroll_loops: None,
             strip_debug_info: false,
+            library_functions: Default::default(),
         }
     }
 }

@@ -134,7 +134,8 @@ impl Shadow {
     /// use: it is then a recorded (and relocated) live value at every call, where a thread
     /// pointer the code generator hoisted into a callee-saved register would not be.
     fn sp_addr(&mut self) -> LLVMValueRef {
-        self.sp_addr.expect("the prologue computes the address first")
+        self.sp_addr
+            .expect("the prologue computes the address first")
     }
 
     fn compute_sp_addr(&mut self) {
