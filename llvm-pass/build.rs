@@ -1,6 +1,7 @@
 //! Builds cxx/*.cpp: C entry points for the few LLVM C++ APIs the C API lacks (shim.cpp: target
 //! options such as function sections, block and edge splitting, option parsing that reports
-//! errors; emit.cpp: code generation with the statepoint check of statepoint_check.cpp), and
+//! errors; emit.cpp: code generation with the statepoint check of statepoint_check.cpp, its recipe
+//! tracing in remat.cpp and the `.unimig.fixups` writer in fixup_section.cpp), and
 //! links LLVM's static libraries (see `link_llvm_statically`). Both come from the LLVM 19 of
 //! LLVM_SYS_191_PREFIX, else llvm-config-19 on PATH.
 use std::path::PathBuf;
@@ -26,7 +27,13 @@ fn main() {
     let mut build = cc::Build::new();
     build
         .cpp(true)
-        .files(["cxx/shim.cpp", "cxx/emit.cpp", "cxx/statepoint_check.cpp"])
+        .files([
+            "cxx/shim.cpp",
+            "cxx/emit.cpp",
+            "cxx/statepoint_check.cpp",
+            "cxx/remat.cpp",
+            "cxx/fixup_section.cpp",
+        ])
         .warnings(false);
     for flag in flags.split_whitespace() {
         // Keep include paths, the language standard and defines; drop warning and

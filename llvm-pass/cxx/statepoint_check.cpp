@@ -2,20 +2,23 @@
 // list.
 //
 // Migration rebuilds a frame on the other ISA from the record at its call site, so every value
-// the code after the call reads must be one of the statepoint's deopt operands. Code generation
-// can break that behind the instrumentation's back: an IR pass inside the code generator (loop
-// strength reduction, CodeGenPrepare, constant hoisting) or a machine pass (MachineLICM,
-// MachineCSE, SelectionDAG CSE) can make one value serve code on both sides of a call. Such a
-// value sits in a callee-saved register or a spill slot the record does not mention, and after
-// migration it would be garbage.
+// the code after the call reads must be one of the statepoint's recorded operands. Code
+// generation can break that behind the instrumentation's back: an IR pass inside the code
+// generator (loop strength reduction, CodeGenPrepare, constant hoisting) or a machine pass
+// (MachineLICM, MachineCSE, SelectionDAG CSE) can make one value serve code on both sides of a
+// call. Such a value sits in a callee-saved register or a spill slot the record does not
+// mention, and after migration it would be garbage.
 //
 // The pass runs after register allocation and before prologue/epilogue insertion (spill slots
 // are still frame indices). For every STATEPOINT it computes the physical registers live after
 // it (LivePhysRegs, stepping backward from the block's live-outs) and the spill slots live
 // after it (a backward dataflow over the function: a full store to a slot kills it, any other
-// reference reads it), and reports whatever is neither a deopt operand nor exempt: the stack
-// pointer, the frame pointer of a function that has one, reserved registers, and registers
-// the statepoint itself defines (the call's result).
+// reference reads it), and looks at whatever is neither a recorded operand (deopt values, and
+// the gc pointers of the relocated "gc-live" form) nor exempt: the stack pointer, the frame
+// pointer of a function that has one, reserved registers, and registers the statepoint itself
+// defines (the call's result, relocated gc pointers). If every such value is a link-time or
+// per-thread constant (remat.h: every reaching definition is the same recipe), the statepoint
+// gets fixups; otherwise it is reported as a violation (its site is unsafe).
 #include "statepoint_check.h"
 
 #include "llvm/ADT/BitVector.h"
@@ -33,6 +36,10 @@
 #include "llvm/Support/raw_ostream.h"
 
 using namespace llvm;
+using unimig::Fixup;
+using unimig::Place;
+using unimig::Recipe;
+using unimig::reachingRecipe;
 
 namespace {
 
@@ -143,20 +150,26 @@ private:
     const MachineRegisterInfo &mri = mf.getRegInfo();
     StatepointOpers opers(&sp);
 
+    // What the record lists: the deopt values, and the gc pointers (base and derived of each
+    // pair are among them) of the relocated form.
     SmallVector<Register, 16> deopt_regs;
     BitVector deopt_slots(live_slots.size());
-    unsigned idx = opers.getNumDeoptArgsIdx() + 1;
-    for (uint64_t n = opers.getNumDeoptArgs(); n > 0; --n) {
-      unsigned next = StackMaps::getNextMetaArgIdx(&sp, idx);
-      for (unsigned k = idx; k < next; ++k) {
-        const MachineOperand &mo = sp.getOperand(k);
-        if (mo.isReg() && mo.getReg().isPhysical())
-          deopt_regs.push_back(mo.getReg());
-        else if (mo.isFI() && slots.isSpill(mo.getIndex()))
-          deopt_slots.set(slots.index(mo.getIndex()));
+    auto recorded = [&](unsigned idx, uint64_t n) {
+      for (; n > 0; --n) {
+        unsigned next = StackMaps::getNextMetaArgIdx(&sp, idx);
+        for (unsigned k = idx; k < next; ++k) {
+          const MachineOperand &mo = sp.getOperand(k);
+          if (mo.isReg() && mo.getReg().isPhysical())
+            deopt_regs.push_back(mo.getReg());
+          else if (mo.isFI() && slots.isSpill(mo.getIndex()))
+            deopt_slots.set(slots.index(mo.getIndex()));
+        }
+        idx = next;
       }
-      idx = next;
-    }
+    };
+    recorded(opers.getNumDeoptArgsIdx() + 1, opers.getNumDeoptArgs());
+    if (int first = opers.getFirstGCPtrIdx(); first >= 0)
+      recorded(unsigned(first), sp.getOperand(opers.getNumGCPtrIdx()).getImm());
 
     Register frame = mf.getSubtarget().getFrameLowering()->hasFP(mf)
                          ? tri.getFrameRegister(mf)
@@ -187,18 +200,50 @@ private:
     if (widest.empty() && bad_slots.none())
       return;
 
-    raw_string_ostream out(result.violations);
+    // Fixups if every unlisted value is a recipe, else a violation naming all of them.
+    std::vector<Fixup> fixups;
+    const MachineFrameInfo &mfi = mf.getFrameInfo();
+    auto fix = [&](Place place, unsigned size) {
+      std::optional<Recipe> recipe = reachingRecipe(sp, place);
+      if (recipe)
+        fixups.push_back({opers.getID(), &mf.getFunction(), place, size, *recipe});
+      return recipe.has_value();
+    };
+    bool all = true;
+    for (MCPhysReg r : widest)
+      all &= fix(Place{r}, tri.getRegSizeInBits(*tri.getMinimalPhysRegClass(r)) / 8);
+    for (unsigned i : bad_slots.set_bits()) {
+      int fi = slots.frameIndex(i);
+      all &= fix(Place{Register(), fi}, unsigned(mfi.getObjectSize(fi)));
+    }
+
+    raw_string_ostream out(all ? result.fixed : result.violations);
     out << opers.getID() << '\t' << mf.getName() << '\t';
     const char *sep = "";
     for (MCPhysReg r : widest) {
-      out << sep << StringRef(tri.getName(r)).lower() << '=' << lastDefinition(sp, r);
+      out << sep << StringRef(tri.getName(r)).lower() << '=';
+      if (all)
+        out << findRecipe(fixups, r);
+      else
+        out << lastDefinition(sp, r);
       sep = " ";
     }
     for (unsigned i : bad_slots.set_bits()) {
       out << sep << "slot#" << slots.frameIndex(i);
+      if (all)
+        out << '=' << findRecipe(fixups, Register(), slots.frameIndex(i));
       sep = " ";
     }
     out << '\n';
+    if (all)
+      result.fixups.insert(result.fixups.end(), fixups.begin(), fixups.end());
+  }
+
+  static const Recipe &findRecipe(const std::vector<Fixup> &fixups, Register reg, int fi = 0) {
+    for (const Fixup &f : fixups)
+      if (reg.isValid() ? f.place.reg == reg : (!f.place.isReg() && f.place.frame_index == fi))
+        return f.recipe;
+    llvm_unreachable("every item has a fixup");
   }
 
   // The opcode of the last instruction before `sp` in its block that defines `r`, to tell

@@ -8,8 +8,10 @@
 //! With `--ir DIR`, also writes each ISA's instrumented IR to `DIR/X.<isa>.ll` (to look at the
 //! machine code before prologue insertion with `llc-19 -stop-before=prologepilog`).
 //! Each `X.x86_64.bc` argument is paired with `X.aarch64.bc`. Prints one line per violating
-//! statepoint (`isa  record  function  live...`) and a summary: statepoints, violating
-//! statepoints per ISA, and record IDs in the union.
+//! statepoint (`isa  record  function  live...`), one per statepoint whose unlisted values all
+//! got fixups (`isa  record  function  fixed  place=recipe...`), and a summary: statepoints,
+//! violating statepoints per ISA, record IDs in the union (the unsafe sites), and statepoints
+//! with fixups per ISA.
 use anyhow::{Context, Result};
 use unimig_llvm_pass::{compile_pair, optimized_ir, set_llvm_options, Isa, Options};
 
@@ -29,9 +31,13 @@ fn main() -> Result<()> {
             inputs.push(arg);
         }
     }
-    set_llvm_options(&llvm_args)?;
+    // The code-generation options unimig-cc sets with stackmaps, so the figures are its own.
+    set_llvm_options(&unimig_llvm_pass::pipeline::stackmap_llvm_options(
+        &llvm_args,
+    ))?;
     let opts = Options::default();
     let (mut sites, mut bad_x, mut bad_a, mut union) = (0, 0, 0, 0);
+    let (mut fixed_x, mut fixed_a) = (0, 0);
     for x86 in &inputs {
         let a64 = x86.replace(".x86_64.bc", ".aarch64.bc");
         let pair = compile_pair(&std::fs::read(x86)?, &std::fs::read(&a64)?, &opts)
@@ -49,13 +55,20 @@ fn main() -> Result<()> {
             for v in &out.violations {
                 println!("{isa}\t{:#x}\t{}\t{}", v.id, v.function, v.live.join(" "));
             }
+            for f in &out.fixed {
+                let fixups = f.fixups.join(" ");
+                println!("{isa}\t{:#x}\t{}\tfixed\t{fixups}", f.id, f.function);
+            }
         }
+        fixed_x += pair.x86_64.fixed.len();
+        fixed_a += pair.aarch64.fixed.len();
         bad_x += pair.x86_64.violations.len();
         bad_a += pair.aarch64.violations.len();
         union += pair.unsafe_sites().len();
     }
     println!(
-        "statepoints {sites}: violating x86_64 {bad_x}, aarch64 {bad_a}, union {union} ({:.2}%)",
+        "statepoints {sites}: violating x86_64 {bad_x}, aarch64 {bad_a}, union {union} ({:.2}%); \
+         with fixups x86_64 {fixed_x}, aarch64 {fixed_a}",
         100.0 * union as f64 / sites.max(1) as f64
     );
     Ok(())

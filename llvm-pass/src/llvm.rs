@@ -41,6 +41,7 @@ extern "C" {
         check_statepoints: i32,
         object: *mut LLVMMemoryBufferRef,
         violations: *mut *mut libc_char,
+        fixed: *mut *mut libc_char,
         error: *mut *mut libc_char,
     ) -> i32;
     pub fn unimig_parse_llvm_options(

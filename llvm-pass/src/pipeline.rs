@@ -23,7 +23,7 @@ use std::sync::OnceLock;
 use anyhow::{anyhow, bail, Result};
 
 use crate::llvm::{self, cstr, llvm_sys, take_message, Context, Module};
-use crate::unsafe_sites::{self, Violation};
+use crate::unsafe_sites::{self, Fixed, Violation};
 use crate::{constants, hazards, instrument, isa_of_triple, llvm_triple};
 use crate::{Isa, MiddleEnd, OptLevel, Options, Report};
 
@@ -206,6 +206,10 @@ pub struct Output {
     /// Statepoints with values live across them that their records do not list (code
     /// generation made them; see [`crate::unsafe_sites`]). Empty without stackmaps.
     pub violations: Vec<Violation>,
+    /// Statepoints whose unlisted values are all link-time or per-thread constants: the object's
+    /// `.unimig.fixups` section tells the transformer how to recreate them, so these sites are
+    /// not unsafe. Empty without stackmaps.
+    pub fixed: Vec<Fixed>,
     /// Warnings LLVM reported (`-Wframe-larger-than`, a loop a pragma asked to vectorise, ...).
     pub warnings: Vec<String>,
 }
@@ -286,7 +290,7 @@ impl<'c> Tracker<'c> {
         Ok((module, report))
     }
 
-    /// Verifier and code generation: the object and the statepoint check's violations.
+    /// Verifier and code generation: the object and the statepoint check's findings.
     fn back_half(&mut self, module: &Module, opts: &Options) -> Result<Generated, StepError> {
         let isa = self.isa;
         if opts.strip_debug_info {
@@ -330,11 +334,12 @@ pub fn compile_with_report(bitcode: &[u8], isa: Isa, opts: &Options) -> Result<O
     let ctx = Context::new();
     let mut tracker = Tracker::new(&ctx, isa);
     let (module, report) = tracker.front_half(bitcode, opts)?;
-    let (object, violations) = tracker.back_half(&module, opts)?;
+    let (object, violations, fixed) = tracker.back_half(&module, opts)?;
     Ok(Output {
         object,
         report,
         violations,
+        fixed,
         warnings: tracker.warnings,
     })
 }
@@ -426,16 +431,15 @@ fn pair_worker(
         to_coordinator.send((isa, Ok(report.clone()))).ok()?;
         match decisions.recv().ok()? {
             Decision::Generate => {
-                return Some(
-                    tracker
-                        .back_half(&module, &opts)
-                        .map(|(object, violations)| Output {
-                            object,
-                            report,
-                            violations,
-                            warnings: tracker.warnings,
-                        }),
-                )
+                return Some(tracker.back_half(&module, &opts).map(
+                    |(object, violations, fixed)| Output {
+                        object,
+                        report,
+                        violations,
+                        fixed,
+                        warnings: tracker.warnings,
+                    },
+                ))
             }
             Decision::Redo(skip) => opts.skip_functions = skip,
         }
@@ -698,16 +702,18 @@ fn middle_end(module: &Module, isa: Isa, opts: &Options) -> Result<()> {
     result
 }
 
-/// An object and the statepoint check's violations.
-type Generated = (Vec<u8>, Vec<Violation>);
+/// An object, the statepoint check's violations and its statepoints with fixups.
+type Generated = (Vec<u8>, Vec<Violation>, Vec<Fixed>);
 
 /// Generates the object. With stackmaps the statepoint check runs inside code generation
-/// (`cxx/emit.cpp`); it only analyses, so the object is the same as without it.
+/// (`cxx/emit.cpp`); it changes no code, so the object is the same as without it apart from
+/// the `.unimig.fixups` section it adds when some values are constants.
 fn codegen(module: &Module, isa: Isa, opts: &Options) -> Result<Generated> {
     let tm = target_machine(isa, &module.triple(), codegen_level(opts))?;
     unsafe {
         let mut error = ptr::null_mut();
         let mut report = ptr::null_mut();
+        let mut fixed = ptr::null_mut();
         let mut buf = ptr::null_mut();
         if llvm::unimig_emit_object(
             tm.0,
@@ -715,12 +721,17 @@ fn codegen(module: &Module, isa: Isa, opts: &Options) -> Result<Generated> {
             i32::from(opts.stackmaps),
             &mut buf,
             &mut report,
+            &mut fixed,
             &mut error,
         ) != 0
         {
             bail!("{}", take_message(error));
         }
         let bytes = buffer_bytes(buf);
-        Ok((bytes, unsafe_sites::parse_report(&take_message(report))))
+        Ok((
+            bytes,
+            unsafe_sites::parse_report(&take_message(report)),
+            unsafe_sites::parse_fixed(&take_message(fixed)),
+        ))
     }
 }

@@ -5,12 +5,20 @@
 //! Each ISA's object carries the union of both ISAs' such sites in the non-allocated section
 //! [`SECTION`] (docs/formats.md), so the transformer can refuse a frame stopped at one of them
 //! on either side; the runtime then retries at the next migration point.
+//!
+//! A site whose unlisted values are all link-time or per-thread constants (a symbol's address
+//! or page, an immediate, the thread pointer) is not unsafe: code generation writes
+//! [`FIXUP_SECTION`] into that ISA's object instead (`cxx/fixup_section.cpp`), and the
+//! transformer recreates those values in the destination frame.
 
 use std::collections::BTreeSet;
 
 /// The section listing unsafe record IDs: u64 little-endian each, no header, so the linker's
 /// concatenation of every object's section is again a list.
 pub const SECTION: &str = ".unimig.unsafe_sites";
+
+/// Each ISA's own fixups (written by code generation, not by this crate): see docs/formats.md.
+pub const FIXUP_SECTION: &str = ".unimig.fixups";
 
 /// A statepoint with values live across it that its record does not list.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,22 +44,48 @@ impl std::fmt::Display for Violation {
     }
 }
 
+/// A statepoint whose unlisted live values all got fixups.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fixed {
+    /// The statepoint's (stackmap record's) ID.
+    pub id: u64,
+    pub function: String,
+    /// Each value as `place=recipe`: `x26=page:__unimig_migrate_requested`, `rbx=const:64`,
+    /// `x24=tp`, `slot#2=addr:table+8`.
+    pub fixups: Vec<String>,
+}
+
 /// Parses the check's report: one line per statepoint, `id \t function \t item item ...`.
 pub fn parse_report(text: &str) -> Vec<Violation> {
-    text.lines()
-        .filter_map(|line| {
-            let mut fields = line.splitn(3, '\t');
-            let id = fields.next()?.parse().ok()?;
-            let function = fields.next()?.to_string();
-            let live = fields
-                .next()
-                .unwrap_or_default()
-                .split_whitespace()
-                .map(str::to_string)
-                .collect();
-            Some(Violation { id, function, live })
+    lines(text)
+        .map(|(id, function, live)| Violation { id, function, live })
+        .collect()
+}
+
+/// Parses the check's list of statepoints with fixups (same line format as [`parse_report`]).
+pub fn parse_fixed(text: &str) -> Vec<Fixed> {
+    lines(text)
+        .map(|(id, function, fixups)| Fixed {
+            id,
+            function,
+            fixups,
         })
         .collect()
+}
+
+fn lines(text: &str) -> impl Iterator<Item = (u64, String, Vec<String>)> + '_ {
+    text.lines().filter_map(|line| {
+        let mut fields = line.splitn(3, '\t');
+        let id = fields.next()?.parse().ok()?;
+        let function = fields.next()?.to_string();
+        let items = fields
+            .next()
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(str::to_string)
+            .collect();
+        Some((id, function, items))
+    })
 }
 
 /// The record IDs of both ISAs' violations, ascending and without repeats.
@@ -97,6 +131,15 @@ mod tests {
             ]
         );
         assert!(parse_report("").is_empty());
+        let f = parse_fixed("5\th\tx24=tp slot#2=const:64\n");
+        assert_eq!(
+            f,
+            vec![Fixed {
+                id: 5,
+                function: "h".into(),
+                fixups: vec!["x24=tp".into(), "slot#2=const:64".into()]
+            }]
+        );
     }
 
     #[test]

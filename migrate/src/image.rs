@@ -1,18 +1,22 @@
 //! One ISA's linked image, reduced to what stack transformation reads: the call sites of
 //! `.llvm_stackmaps` (by return address and by record ID) with their live-value locations, each
 //! site's frame layout from `.eh_frame`, function names for messages, and the two symbols the
-//! migration contract names (`__unimig_image_id`, `__unimig_main_return`).
+//! migration contract names (`__unimig_image_id`, `__unimig_main_return`), the unsafe call sites
+//! and fixups code generation recorded ([`crate::fixups`]), and the main thread's thread pointer.
 //!
 //! Everything is computed once in [`Image::parse`] so that a transformation only does hash
 //! look-ups: the CFI row of every call site is evaluated up front with gimli's `UnwindTable`,
 //! one pass per FDE.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use gimli::{BaseAddresses, CfaRule, CieOrFde, EhFrame, LittleEndian, RegisterRule, UnwindSection};
+use object::read::elf::{FileHeader, ProgramHeader};
 use object::{Object, ObjectSection, ObjectSymbol, SymbolKind};
 use unimig_common::stackmap::{self, LocationKind};
 use unimig_common::Isa;
+
+use crate::fixups::{self, Fixup};
 
 /// Symbol whose (absolute) value is the image id, the same on both ISAs.
 pub const IMAGE_ID_SYMBOL: &str = "__unimig_image_id";
@@ -41,6 +45,8 @@ pub enum ImageError {
         "{isa} image has no symbol {symbol}: link it with an ld.unimig and runtime that define it"
     )]
     MissingSymbol { isa: Isa, symbol: &'static str },
+    #[error("{isa} image: {message}")]
+    Metadata { isa: Isa, message: String },
 }
 
 /// Where a live value is, in the terms of one ISA's stackmap record.
@@ -124,6 +130,12 @@ pub struct Image {
     by_address: HashMap<u64, usize>,
     /// Index of the site with each ID; `None` when several sites share the ID.
     by_id: HashMap<u64, Option<usize>>,
+    /// Record IDs listed in `.unimig.unsafe_sites`.
+    unsafe_sites: HashSet<u64>,
+    /// `.unimig.fixups` entries by record ID.
+    fixups: HashMap<u64, Vec<Fixup>>,
+    /// The main thread's thread pointer ([`fixups::main_thread_pointer`]).
+    thread_pointer: Option<u64>,
 }
 
 // ISA facts the transformer needs, in DWARF register numbers.
@@ -260,6 +272,22 @@ impl Image {
                 .and_modify(|e| *e = None)
                 .or_insert(Some(i));
         }
+        let metadata = |message: String| ImageError::Metadata { isa, message };
+        let section = |name: &str| -> Result<&[u8], ImageError> {
+            match file.section_by_name(name) {
+                Some(s) => s.data().map_err(|e| metadata(format!("{name}: {e}"))),
+                None => Ok(&[]),
+            }
+        };
+        let unsafe_sites = fixups::parse_unsafe_sites(section(fixups::UNSAFE_SITES_SECTION)?)
+            .map_err(metadata)?
+            .into_iter()
+            .collect();
+        let mut by_record: HashMap<u64, Vec<Fixup>> = HashMap::new();
+        for f in fixups::parse_fixups(section(fixups::FIXUPS_SECTION)?).map_err(metadata)? {
+            by_record.entry(f.id).or_default().push(f);
+        }
+        let thread_pointer = fixups::main_thread_pointer(isa, pt_tls(elf));
         Ok(Image {
             isa,
             image_id,
@@ -268,7 +296,25 @@ impl Image {
             sites,
             by_address,
             by_id,
+            unsafe_sites,
+            fixups: by_record,
+            thread_pointer,
         })
+    }
+
+    /// Whether `.unimig.unsafe_sites` lists record `id`.
+    pub fn is_unsafe(&self, id: u64) -> bool {
+        self.unsafe_sites.contains(&id)
+    }
+
+    /// The fixups of record `id` in this image (values to recreate in its frames).
+    pub fn fixups(&self, id: u64) -> &[Fixup] {
+        self.fixups.get(&id).map_or(&[], Vec::as_slice)
+    }
+
+    /// The main thread's thread pointer ([`fixups::main_thread_pointer`]).
+    pub fn thread_pointer(&self) -> Option<u64> {
+        self.thread_pointer
     }
 
     pub fn isa(&self) -> Isa {
@@ -330,6 +376,18 @@ impl Image {
             .find(|f| f.name == name)
             .map(|f| f.address)
     }
+}
+
+/// PT_TLS's (p_memsz, p_align), if the image has one.
+fn pt_tls(elf: &[u8]) -> Option<(u64, u64)> {
+    let header = object::elf::FileHeader64::<object::LittleEndian>::parse(elf).ok()?;
+    let endian = header.endian().ok()?;
+    header
+        .program_headers(endian, elf)
+        .ok()?
+        .iter()
+        .find(|ph| ph.p_type(endian) == object::elf::PT_TLS)
+        .map(|ph| (ph.p_memsz(endian), ph.p_align(endian)))
 }
 
 fn resolve_location(

@@ -1,6 +1,6 @@
 //! unimig's stack transformer (docs/migration.md sections 3 and 6): the checkpoint format, one
 //! ISA's image metadata, and the pure function that rewrites a checkpoint's registers and main
-//! stack from one ISA to the other.
+//! stack from one ISA to the other, with the unsafe sites and fixups code generation recorded.
 //!
 //! ```no_run
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -15,6 +15,7 @@
 //! ```
 
 pub mod checkpoint;
+pub mod fixups;
 pub mod image;
 pub mod regs;
 pub mod transform;

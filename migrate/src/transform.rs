@@ -9,6 +9,7 @@ use std::borrow::Cow;
 use unimig_common::Isa;
 
 use crate::checkpoint::{kind, Checkpoint, CheckpointError, Record, MAP_MAIN_STACK};
+use crate::fixups::Place;
 use crate::image::{fp_reg, sp_reg, Image, ImageError, Site, Value};
 use crate::regs::{self, Regs};
 
@@ -38,6 +39,10 @@ pub struct Options {
     pub stop: Stop,
     /// Refuse images without `__unimig_image_id` (otherwise only the ISA is checked).
     pub require_image_id: bool,
+    /// Rebuild frames at sites `.unimig.unsafe_sites` lists instead of refusing them. Such a
+    /// frame's recorded values move correctly but a value the record misses is lost, so this
+    /// is only for checks that compare record values (tests of the transformation itself).
+    pub allow_unsafe_sites: bool,
 }
 
 impl Default for Options {
@@ -46,6 +51,7 @@ impl Default for Options {
         Options {
             stop: Stop::MainReturn,
             require_image_id: true,
+            allow_unsafe_sites: false,
         }
     }
 }
@@ -95,6 +101,13 @@ pub enum FrameFault {
     Memory { addr: u64, len: u64 },
     #[error("the destination image has no record with this ID")]
     NoCounterpart,
+    #[error("{listed_in} code generation kept a value live across this call that the record does not list (.unimig.unsafe_sites): the frame cannot be rebuilt")]
+    UnsafeSite { listed_in: Isa },
+    #[error("fixup of {place:?}: {reason}")]
+    Fixup {
+        place: crate::fixups::Place,
+        reason: &'static str,
+    },
     #[error("several destination records carry this ID")]
     AmbiguousId,
     #[error("the destination record has {dst} locations of sizes {dst_sizes:?}, the source {src} of sizes {src_sizes:?}")]
@@ -467,6 +480,13 @@ pub fn transform_with<'c>(
                 fault,
             )
         };
+        // Listed in either image (the lists are meant to be equal; a stale one must not pass).
+        let listed = [src, dst].into_iter().find(|i| i.is_unsafe(f.site.id));
+        if let (Some(img), false) = (listed, opts.allow_unsafe_sites) {
+            return Err(fail(FrameFault::UnsafeSite {
+                listed_in: img.isa(),
+            }));
+        }
         let d = dst
             .site_by_id(f.site.id)
             .map_err(|()| fail(FrameFault::AmbiguousId))?
@@ -585,6 +605,41 @@ pub fn transform_with<'c>(
                     }
                 }
                 Value::Direct(..) => return Err(fail(FrameFault::Direct { index })),
+            }
+        }
+        // Constants code generation kept outside the record, after the live values (a fixup's
+        // place is never a recorded one, so the order does not matter for correctness).
+        for fx in dst.fixups(d.id) {
+            let bad = |reason| {
+                fail(FrameFault::Fixup {
+                    place: fx.place,
+                    reason,
+                })
+            };
+            let v = fx
+                .value(dst.thread_pointer())
+                .ok_or_else(|| bad("the destination thread pointer is unknown"))?;
+            match fx.place {
+                Place::Register(r) => {
+                    let home = *homes
+                        .get(r as usize)
+                        .ok_or_else(|| bad("not a register the transformer carries"))?;
+                    put(&mut stack, &mut out, home, r, v, usize::MAX)
+                        .map_err(|_| bad("not a callee-saved register"))?;
+                }
+                Place::Slot(r, off) => {
+                    let base = if r == sp_reg(disa) {
+                        sp[i]
+                    } else if r == fp && rule.cfa_reg == fp {
+                        fp_value
+                    } else {
+                        return Err(bad("its base is neither sp nor the frame pointer"));
+                    };
+                    let addr = base.wrapping_add_signed(off.into());
+                    if !stack.write(addr, v, u64::from(fx.size)) {
+                        return Err(bad("the slot is outside the new stack"));
+                    }
+                }
             }
         }
         let resume_caller = if i + 1 < n {
