@@ -60,6 +60,13 @@ int unimig_emit_object(LLVMTargetMachineRef tm_ref, LLVMModuleRef module_ref,
   if (check_statepoints) {
     check = unimig::createStatepointCheck(result);
     config->insertPass(&ShrinkWrapID, check);
+    // The check runs before prologue insertion; these later passes can make a value live
+    // across a call after it looked: branch folding hoists identical instructions (a poll
+    // counter's reset `mov w23, #64`) from both successors of a branch into the block before
+    // it, above a call; the late cleanup deletes a constant's redefinition after a call when
+    // the callee-saved register still holds it. Neither is worth a silent wrong value.
+    config->disablePass(&BranchFolderPassID);
+    config->disablePass(&MachineLateInstrsCleanupID);
   }
   if (config->addISelPasses() || !TargetPassConfig::willCompleteCodeGenPipeline()) {
     *error = LLVMCreateMessage("cannot build the code generation pipeline");

@@ -65,6 +65,8 @@ pub struct FrameRef {
     pub record: Option<u64>,
     /// The address at which the frame resumes.
     pub return_address: u64,
+    /// The frame's stack pointer at its call (source frames; 0 for destination frames).
+    pub sp: u64,
     pub isa: Isa,
 }
 
@@ -134,6 +136,26 @@ pub enum FrameFault {
 pub struct FrameError {
     pub frame: FrameRef,
     pub fault: FrameFault,
+}
+
+impl TransformError {
+    /// For a refusal because of a source frame other than the innermost one (a library frame
+    /// under a callback, an unsafe call site): that frame's stack pointer and return address.
+    /// It stays in the way as long as it is on the stack, which the runtime can check cheaply
+    /// (its return address is still stored just below its stack pointer), instead of trying
+    /// again at every migration point until it returns.
+    pub fn blocking_frame(&self) -> Option<(u64, u64)> {
+        match self {
+            TransformError::Frame(e)
+                if e.frame.index > 0
+                    && e.frame.sp != 0
+                    && matches!(e.fault, FrameFault::NoRecord | FrameFault::UnsafeSite { .. }) =>
+            {
+                Some((e.frame.sp, e.frame.return_address))
+            }
+            _ => None,
+        }
+    }
 }
 
 fn frame_error(frame: FrameRef, fault: FrameFault) -> TransformError {
@@ -287,6 +309,7 @@ fn unwind<'i>(
                     function: img.function_name(pc).unwrap_or("?").to_string(),
                     record: site.map(|s| s.id),
                     return_address: pc,
+                    sp,
                     isa,
                 },
                 fault,
@@ -475,6 +498,7 @@ pub fn transform_with<'c>(
                     function: src.function_name(f.site.address).unwrap_or("?").to_string(),
                     record: Some(f.site.id),
                     return_address: f.site.address,
+                    sp: f.sp,
                     isa: src.isa(),
                 },
                 fault,
@@ -514,6 +538,7 @@ pub fn transform_with<'c>(
                 function: dst.function_name(d.address).unwrap_or("?").to_string(),
                 record: Some(d.id),
                 return_address: d.address,
+                sp: 0,
                 isa: disa,
             },
             fault,

@@ -339,8 +339,14 @@ impl Session {
                 attempt.retries += 1;
                 let source = attempt.source;
                 self.report.points_retried += 1;
+                // The frame in the way, if it is one the runtime can watch (see
+                // TransformError::blocking_frame): it waits until that frame has returned.
+                let (sp, pc) = e
+                    .downcast_ref::<unimig_migrate::TransformError>()
+                    .and_then(|t| t.blocking_frame())
+                    .unwrap_or((0, 0));
                 let reason = one_line(&e);
-                self.send(source, &format!("retry {reason}"));
+                self.send(source, &format!("retry {sp:#x} {pc:#x} {reason}"));
             }
         }
     }

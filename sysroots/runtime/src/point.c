@@ -13,6 +13,10 @@
 uint64_t unimig_rt_points;
 static uint32_t next_at;     /* index of the next UNIMIG_MIGRATE_AT entry not yet handled */
 static int busy;             /* an attempt is running (a signal handler's points return) */
+/* The frame that made the last probe fail (supervisor's `retry SP PC`), or 0: a library frame
+ * under a callback, or an unsafe call site. While it is on the stack (its return address still
+ * just below its stack pointer, and we are deeper) probing again would fail the same way. */
+static uintptr_t blocked_sp, blocked_pc;
 extern volatile int unimig_rt_pending RT_HIDDEN;
 
 void unimig_rt_migration_point(struct unimig_regs *r) RT_HIDDEN;
@@ -60,6 +64,33 @@ static int starts(const char *s, const char *word)
 	return !strncmp(s, word, n) && (s[n] == 0 || s[n] == ' ');
 }
 
+/* A "0x..." number after blanks; advances *p past it. 0 if there is none. */
+static uint64_t parse_hex(const char **p)
+{
+	const char *s = *p;
+	uint64_t v = 0;
+	while (*s == ' ') s++;
+	if (s[0] == '0' && s[1] == 'x') s += 2;
+	for (;; s++) {
+		int d = *s >= '0' && *s <= '9' ? *s - '0' : *s >= 'a' && *s <= 'f' ? *s - 'a' + 10 : -1;
+		if (d < 0) break;
+		v = v << 4 | (uint64_t)d;
+	}
+	*p = s;
+	return v;
+}
+
+/* Whether the frame of the last failed probe is still between us and main. */
+static int still_blocked(const struct unimig_regs *r)
+{
+	if (!blocked_sp) return 0;
+	if (r->sp < blocked_sp && blocked_sp - 8 >= r->sp &&
+	    *(const uint64_t *)(blocked_sp - 8) == blocked_pc)
+		return 1;
+	blocked_sp = blocked_pc = 0;
+	return 0;
+}
+
 static void attempt(const struct unimig_regs *r)
 {
 	char path[sizeof unimig_rt_ctl.dir + 32], ans[256];
@@ -69,6 +100,8 @@ static void attempt(const struct unimig_regs *r)
 	/* Only the main thread, on its own stack, without other threads (their stacks and
 	 * registers are not captured). Otherwise the request stays pending. */
 	if (r->sp < unimig_rt_main_map_lo || r->sp > UNIMIG_MAIN_STACK_TOP)
+		return;
+	if (still_blocked(r))
 		return;
 	if (__libc.threads_minus_1)
 		why = "the process has threads";
@@ -84,8 +117,16 @@ static void attempt(const struct unimig_regs *r)
 		drop_request();
 		return;
 	}
-	if (!starts(ans, "go"))
-		return;                 /* retry <reason>: at the next point */
+	if (!starts(ans, "go")) {
+		/* retry SP PC <reason>: at the next point, or once that frame has returned. */
+		if (starts(ans, "retry")) {
+			const char *p = ans + 5;
+			blocked_sp = (uintptr_t)parse_hex(&p);
+			blocked_pc = (uintptr_t)parse_hex(&p);
+		}
+		return;
+	}
+	blocked_sp = blocked_pc = 0;
 
 	ckpt_path(path, ".ckpt");
 	why = unimig_rt_ckpt_write(path, r, 0, &bytes);
