@@ -347,6 +347,7 @@ impl Session {
                     .unwrap_or((0, 0));
                 let reason = one_line(&e);
                 self.send(source, &format!("retry {sp:#x} {pc:#x} {reason}"));
+                self.report.last_retry_reason = Some(format!("{reason} (watch {sp:#x} {pc:#x})"));
             }
         }
     }

@@ -34,6 +34,8 @@ pub struct Report {
     pub migrations: Vec<Migration>,
     pub failures: Vec<Failure>,
     pub points_retried: u64,
+    /// Why the last probe was refused (a frame in the way), if any was.
+    pub last_retry_reason: Option<String>,
     /// Migration points the program reached in all (the runtime says so at exit).
     pub points: Option<u64>,
 }
@@ -78,6 +80,7 @@ impl Report {
             "migrations": migrations,
             "failures": failures,
             "probe_retries": self.points_retried,
+            "last_retry_reason": self.last_retry_reason,
             "points": self.points,
             "final_isa": final_isa.name(),
             "exit": exit,

@@ -14,9 +14,13 @@ uint64_t unimig_rt_points;
 static uint32_t next_at;     /* index of the next UNIMIG_MIGRATE_AT entry not yet handled */
 static int busy;             /* an attempt is running (a signal handler's points return) */
 /* The frame that made the last probe fail (supervisor's `retry SP PC`), or 0: a library frame
- * under a callback, or an unsafe call site. While it is on the stack (its return address still
- * just below its stack pointer, and we are deeper) probing again would fail the same way. */
-static uintptr_t blocked_sp, blocked_pc;
+ * under a callback, or an unsafe call site. While points are reached deeper than its stack
+ * pointer it is probably still there (qsort calling its comparator) and probing again would
+ * fail the same way; so probes are spaced out, doubling up to BLOCKED_MAX_SKIP points apart,
+ * until a point is reached at or above that frame's level (it has returned). */
+#define BLOCKED_MAX_SKIP 4096
+static uintptr_t blocked_sp;
+static uint32_t blocked_skip, blocked_left;
 extern volatile int unimig_rt_pending RT_HIDDEN;
 
 void unimig_rt_migration_point(struct unimig_regs *r) RT_HIDDEN;
@@ -80,15 +84,20 @@ static uint64_t parse_hex(const char **p)
 	return v;
 }
 
-/* Whether the frame of the last failed probe is still between us and main. */
+/* Whether to skip this point because the frame of the last failed probe is probably still
+ * between us and main (see blocked_sp). */
 static int still_blocked(const struct unimig_regs *r)
 {
 	if (!blocked_sp) return 0;
-	if (r->sp < blocked_sp && blocked_sp - 8 >= r->sp &&
-	    *(const uint64_t *)(blocked_sp - 8) == blocked_pc)
+	if (r->sp >= blocked_sp) {
+		blocked_sp = 0;         /* at or above its level: it has returned */
+		return 0;
+	}
+	if (blocked_left) {
+		blocked_left--;
 		return 1;
-	blocked_sp = blocked_pc = 0;
-	return 0;
+	}
+	return 0;                       /* probe again (and back off further if it fails) */
 }
 
 static void attempt(const struct unimig_regs *r)
@@ -121,12 +130,19 @@ static void attempt(const struct unimig_regs *r)
 		/* retry SP PC <reason>: at the next point, or once that frame has returned. */
 		if (starts(ans, "retry")) {
 			const char *p = ans + 5;
-			blocked_sp = (uintptr_t)parse_hex(&p);
-			blocked_pc = (uintptr_t)parse_hex(&p);
+			uintptr_t sp = (uintptr_t)parse_hex(&p);
+			if (sp) {
+				/* Consecutive refusals back off further; the level to climb back to is
+				 * the outermost such frame seen (qsort's helpers sit at varying depths). */
+				if (!blocked_sp) blocked_skip = 1;
+				else if (blocked_skip < BLOCKED_MAX_SKIP) blocked_skip *= 2;
+				if (sp > blocked_sp) blocked_sp = sp;
+				blocked_left = blocked_skip;
+			}
 		}
 		return;
 	}
-	blocked_sp = blocked_pc = 0;
+	blocked_sp = 0;
 
 	ckpt_path(path, ".ckpt");
 	why = unimig_rt_ckpt_write(path, r, 0, &bytes);
