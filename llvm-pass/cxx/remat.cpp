@@ -45,6 +45,8 @@ raw_ostream &operator<<(raw_ostream &out, const Recipe &r) {
     return symbol();
   case Recipe::ThreadPointer:
     return out << "tp";
+  case Recipe::PassThrough:
+    return out << "callers";
   }
   return out;
 }
@@ -120,13 +122,31 @@ private:
           if (mo.isFI() && mo.getIndex() == item.place.frame_index)
             return fail();
     }
-    // The start of the block: an argument at function entry (or a landing pad's value) is no
-    // recipe; otherwise every predecessor's definition counts.
+    // The start of the block: at the function's entry a callee-saved register holds its
+    // caller's value (pass-through); an argument (or a landing pad's value) is no recipe;
+    // otherwise every predecessor's definition counts.
+    if (mbb.pred_empty() && !mbb.isEHPad() && item.place.isReg() &&
+        isCalleeSaved(*mbb.getParent(), item.place.reg)) {
+      Recipe r;
+      r.kind = Recipe::PassThrough;
+      if (!found)
+        found = r;
+      else if (!(*found == r))
+        fail();
+      return;
+    }
     if (mbb.pred_empty() || mbb.isEHPad())
       return fail();
     for (const MachineBasicBlock *pred : mbb.predecessors())
       if (visited.insert({pred, key(item.place)}).second)
         work.push_back({pred, pred->end(), item.place});
+  }
+
+  bool isCalleeSaved(const MachineFunction &mf, Register reg) const {
+    for (const MCPhysReg *c = tri.getCalleeSavedRegs(&mf); c && *c; ++c)
+      if (tri.regsOverlap(reg, *c))
+        return true;
+    return false;
   }
 
   // Whether `mi` writes `reg`: all of it (it defines `reg` or a register containing it), some
@@ -235,7 +255,9 @@ private:
         return std::nullopt;
       return lo;
     }
-    if (name == "MRS" && imm(1, kTpidrEl0)) {
+    // Before prologue insertion AArch64 reads the thread pointer with the MOVbaseTLS pseudo
+    // (expanded to MRS TPIDR_EL0 later); after it, the MRS itself.
+    if (name == "MOVbaseTLS" || (name == "MRS" && imm(1, kTpidrEl0))) {
       Recipe r;
       r.kind = Recipe::ThreadPointer;
       return r;

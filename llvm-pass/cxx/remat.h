@@ -25,6 +25,10 @@ struct Recipe {
     SymbolAddress = 1,  // symbol + `value`
     SymbolPage = 2,     // (symbol + `value`) & ~0xfff: AArch64 ADRP
     ThreadPointer = 3,  // AArch64 TPIDR_EL0 (x86-64 code reads %fs:0 from memory, not a register)
+    // A callee-saved register still holding the caller's value (not written on any path from
+    // the function's entry): nothing to fix, the transformer's register homes carry the
+    // outer frames' values through this frame. Never written to the section.
+    PassThrough = 4,
   };
   Kind kind = Constant;
   int64_t value = 0;

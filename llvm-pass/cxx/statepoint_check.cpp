@@ -174,8 +174,23 @@ private:
     Register frame = mf.getSubtarget().getFrameLowering()->hasFP(mf)
                          ? tri.getFrameRegister(mf)
                          : Register();
+    // Callee-saved registers this function never writes hold its caller's values all
+    // along: they pass through the frame (the transformer gives each such register the
+    // value an outer frame's record has for it), so they are not this frame's to record.
+    const MCPhysReg *csrs = tri.getCalleeSavedRegs(&mf);
+    auto pass_through = [&](MCPhysReg r) {
+      bool callee_saved = false;
+      for (const MCPhysReg *c = csrs; c && *c; ++c)
+        callee_saved |= tri.regsOverlap(r, *c);
+      if (!callee_saved)
+        return false;
+      for (MCRegAliasIterator a(r, &tri, true); a.isValid(); ++a)
+        if (mri.isPhysRegModified(*a))
+          return false;
+      return true;
+    };
     auto exempt = [&](MCPhysReg r) {
-      if (mri.isReserved(r) || (frame && tri.regsOverlap(r, frame)))
+      if (mri.isReserved(r) || (frame && tri.regsOverlap(r, frame)) || pass_through(r))
         return true;
       for (const MachineOperand &mo : sp.operands())
         if (mo.isReg() && mo.isDef() && mo.getReg() && tri.regsOverlap(r, mo.getReg()))
@@ -236,7 +251,9 @@ private:
     }
     out << '\n';
     if (all)
-      result.fixups.insert(result.fixups.end(), fixups.begin(), fixups.end());
+      for (const Fixup &f : fixups)
+        if (f.recipe.kind != Recipe::PassThrough)
+          result.fixups.push_back(f);
   }
 
   static const Recipe &findRecipe(const std::vector<Fixup> &fixups, Register reg, int fi = 0) {

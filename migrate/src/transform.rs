@@ -149,7 +149,10 @@ impl TransformError {
             TransformError::Frame(e)
                 if e.frame.index > 0
                     && e.frame.sp != 0
-                    && matches!(e.fault, FrameFault::NoRecord | FrameFault::UnsafeSite { .. }) =>
+                    && matches!(
+                        e.fault,
+                        FrameFault::NoRecord | FrameFault::UnsafeSite { .. }
+                    ) =>
             {
                 Some((e.frame.sp, e.frame.return_address))
             }

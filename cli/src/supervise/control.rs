@@ -36,9 +36,12 @@ pub enum Event {
     Request(crate::supervise::requests::Request),
 }
 
-/// Starts the reader and waiter threads of child `id`.
+/// Starts the reader and waiter threads of child `id`. The waiter reports the exit only after
+/// the reader has passed on every line the child wrote (it reads to the end of the stream,
+/// which the child's exit closes), so a last message (the points count at exit) is never
+/// overtaken by the exit event.
 pub fn watch(id: ChildId, pid: libc::pid_t, control: &UnixStream, events: &Sender<Event>) {
-    if let Ok(stream) = control.try_clone() {
+    let reader = control.try_clone().ok().map(|stream| {
         let tx = events.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stream).lines() {
@@ -47,8 +50,8 @@ pub fn watch(id: ChildId, pid: libc::pid_t, control: &UnixStream, events: &Sende
                     break;
                 }
             }
-        });
-    }
+        })
+    });
     let tx = events.clone();
     std::thread::spawn(move || {
         let mut status = 0;
@@ -62,6 +65,9 @@ pub fn watch(id: ChildId, pid: libc::pid_t, control: &UnixStream, events: &Sende
                 status = 127 << 8;
                 break;
             }
+        }
+        if let Some(reader) = reader {
+            let _ = reader.join();
         }
         let _ = tx.send(Event::Exited(id, Exit::from_status(status)));
     });
