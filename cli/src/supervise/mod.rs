@@ -29,6 +29,17 @@ use unimig_common::Isa;
 /// Signal the runtime takes as a migration request (docs/migration.md, section 2).
 pub const REQUEST_SIGNAL: i32 = 39;
 
+/// The host signal that reaches the program as [`REQUEST_SIGNAL`]. Under qemu-user the guest's
+/// real-time signals are the host's shifted: qemu 7.2 maps host `SIGRTMIN + n` (34 + n with
+/// glibc, which keeps 32 and 33) to guest `32 + n`, so guest 39 is host 41 (measured: sending
+/// host 39 delivers guest 37, whose default action kills the program).
+fn request_signal(isa: Isa) -> i32 {
+    match isa {
+        Isa::X86_64 => REQUEST_SIGNAL,
+        Isa::Aarch64 => REQUEST_SIGNAL - 32 + libc::SIGRTMIN(),
+    }
+}
+
 pub struct Options {
     /// Where the program starts (or, with `restore_from`, resumes).
     pub isa: Isa,
@@ -474,7 +485,7 @@ impl Session {
             }
         }
         // SAFETY: kill on our own child.
-        unsafe { libc::kill(current.pid, REQUEST_SIGNAL) };
+        unsafe { libc::kill(current.pid, request_signal(current.isa)) };
         self.queued.insert(0, request);
     }
 
