@@ -704,7 +704,7 @@ impl<'a> Instrumenter<'a> {
             if has_phi[b] && idom[b].is_some() {
                 unsafe {
                     let first = LLVMGetFirstInstruction(ir.block_refs[b]);
-                    self.b.before(first);
+                    self.b.before_with_debug_records(first);
                     phis.insert(
                         b,
                         LLVMBuildPhi(self.b.0, self.i32, c"unimig.counter".as_ptr()),

@@ -278,6 +278,12 @@ impl Builder {
     pub fn before(&self, inst: LLVMValueRef) {
         unsafe { LLVMPositionBuilderBefore(self.0, inst) }
     }
+    /// Before `inst` and the debug records attached to it: where a phi must go at the top of
+    /// a block (a phi may not carry debug records, and [`Builder::before`] would leave the
+    /// first instruction's records in front of the new phi, seen with `-g`).
+    pub fn before_with_debug_records(&self, inst: LLVMValueRef) {
+        unsafe { LLVMPositionBuilderBeforeInstrAndDbgRecords(self.0, inst) }
+    }
     /// Positions at the end of `bb`, with no debug location: unlike [`Builder::before`], LLVM
     /// keeps the builder's previous location here, which may belong to another function (the
     /// verifier refuses a `!dbg` of another function's subprogram, seen with `-g`).

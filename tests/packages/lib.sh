@@ -6,6 +6,9 @@
 #   TESTS_DIR the unimig tests/ directory
 set -euo pipefail
 : "${CC:?}" "${UNIMIG:?}" "${JOBS:?}" "${TESTS_DIR:?}"
+# Every package is built instrumented (migration points at function entries and loops,
+# stackmapped call sites, shadow stack), so its own test suite runs on migratable code.
+CC="$CC -funimig-points=all -funimig-stackmaps"
 export CC
 
 # phase NAME: marks the start of a build phase in the log, with the elapsed time.

@@ -944,3 +944,71 @@ mod tests {
         assert!(diff(b"same\n", b"same\n").is_empty());
     }
 }
+
+/// What a supervised run of a migrating program gave: its output and `--report` (JSON).
+pub struct MigratedRun {
+    pub out: Output,
+    pub report: serde_json::Value,
+}
+
+/// `unimig run --isa START [--migrate-at POINTS | --count-points] --report R APP ARGS` with
+/// `spec`'s stdin, directory and environment.
+pub fn run_supervised(app: &Path, spec: &RunSpec, start: Isa, points: &[u64]) -> MigratedRun {
+    let dir = temp_dir("supervised-report");
+    let report = dir.path().join("report.json");
+    let mut cmd = command(tool("unimig"));
+    cmd.arg("run").arg("--isa").arg(start.name());
+    if points.is_empty() {
+        cmd.arg("--count-points");
+    } else {
+        let list: Vec<String> = points.iter().map(u64::to_string).collect();
+        cmd.arg("--migrate-at").arg(list.join(","));
+    }
+    cmd.arg("--report").arg(&report).arg(app).args(&spec.args);
+    if let Some(d) = &spec.cwd {
+        cmd.current_dir(d);
+    }
+    for (k, v) in &spec.env {
+        cmd.env(k, v);
+    }
+    let out = run_with_input(&mut cmd, &spec.stdin, RUN_TIMEOUT);
+    let text = std::fs::read_to_string(&report)
+        .unwrap_or_else(|e| panic!("no report {}: {e}\n{}", report.display(), show_output(&out)));
+    MigratedRun {
+        out,
+        report: serde_json::from_str(&text).expect("the report is JSON"),
+    }
+}
+
+/// Runs `app` natively, then migrating `count` times at points spread over its run, starting
+/// on each ISA; panics unless stdout, stderr and the exit status equal the native run's and
+/// the migrations alternate ISAs (at least `count / 2` of them: points inside a library call
+/// wait until it returns, so nearby ones can merge). Returns the native output.
+pub fn assert_migrates(what: &str, app: &Path, spec: &RunSpec, count: u64) -> Output {
+    let native = run_on(Isa::X86_64, app, spec);
+    let counted = run_supervised(app, spec, Isa::X86_64, &[]);
+    assert_same_output(&format!("{what}: counting run"), &native, &counted.out);
+    let total = counted.report["points"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("{what}: no point count: {:#}", counted.report));
+    assert!(total > count * 4, "{what}: only {total} migration points");
+    let points: Vec<u64> = (1..=count).map(|i| i * total / (count + 1)).collect();
+    for start in Isa::ALL {
+        let run = run_supervised(app, spec, start, &points);
+        let label = format!("{what} migrating from {}", start.name());
+        assert_same_output(&label, &native, &run.out);
+        let moves = run.report["migrations"].as_array().expect("migrations");
+        assert!(
+            moves.len() as u64 >= count / 2,
+            "{label}: {} migrations: {:#}",
+            moves.len(),
+            run.report
+        );
+        let mut on = start;
+        for m in moves {
+            assert_eq!(m["from"], on.name(), "{label}: {:#}", run.report);
+            on = on.other();
+        }
+    }
+    native
+}

@@ -31,6 +31,15 @@ fn lua() {
         x86
     };
 
+    // Migrated mid-run, 12 times from either ISA: the interpreter on a CPU-bound script and
+    // on one reading stdin and writing a file.
+    assert_migrates(
+        "lua compute.lua",
+        &lua,
+        &RunSpec::new(&["compute.lua"]).cwd(&dirs[0]),
+        12,
+    );
+
     for script in ["basics.lua", "coroutines.lua", "compute.lua"] {
         let out = both(script, &RunSpec::new(&[script]), &lua);
         assert_success(script, &out);
