@@ -102,6 +102,17 @@ void unimig_promote_allocas(LLVMValueRef fn, LLVMValueRef *allocas, unsigned n) 
   PromoteMemToReg(list, dt);
 }
 
+// Sets one registered LLVM option to `value` (as `-name=value` would), again and again if
+// need be: ParseCommandLineOptions refuses a second occurrence of an option. Returns 0, or 1
+// if no option has that name or the value does not parse.
+int unimig_set_llvm_option(const char *name, const char *value) {
+  auto &options = cl::getRegisteredOptions();
+  auto it = options.find(name);
+  if (it == options.end())
+    return 1;
+  return it->second->addOccurrence(1, name, value) ? 1 : 0;
+}
+
 // Parses LLVM's command-line options (what clang's -mllvm sets) like LLVMParseCommandLineOptions,
 // but reports a bad option instead of exiting the process: returns 0, or 1 with the message in
 // *error (free it with LLVMDisposeMessage).

@@ -12,15 +12,17 @@
 //!    become non-mergeable internal objects with sections and symbols of their own, so the
 //!    linker gives each the same address on both ISAs;
 //! 4. instrumentation ([`instrument`], if [`Options`] asks for it): migration points at
-//!    function entries and loop back-edges, and every call site turned into a `gc.statepoint`
-//!    whose `"deopt"` operands are the SSA values live across the call, in canonical order, with
-//!    a canonical ID; before that, address-taken locals move to the shadow stack
+//!    function entries and loop back-edges, and every call site (except calls into the
+//!    libraries) turned into a `gc.statepoint` whose relocated `"gc-live"` operands are the SSA
+//!    values live across the call, in canonical order, with a canonical ID; before that, address-taken locals move to the shadow stack
 //!    ([`shadow`]), in frames laid out identically for both ISAs;
 //! 5. the LLVM verifier;
 //! 6. code generation for the ISA (static relocation model, small code model, function and
-//!    data sections, `.init_array`), with `-use-registers-for-deopt-values=true` so live values
-//!    stay in callee-saved registers and each stackmap record's offset is the call's return
-//!    address.
+//!    data sections, `.init_array`), with `-max-registers-for-gc-values` and
+//!    `-fixup-allow-gcptr-in-csr` so live values stay in callee-saved registers (tied to the
+//!    statepoint's definitions) and each stackmap record's offset is the call's return address;
+//!    with stackmaps, a machine-level check marks call sites whose frames cannot be rebuilt
+//!    ([`unsafe_sites`]) and records fixups for rematerialisable values.
 //!
 //! [`compile_pair`] does the same for both ISAs of one translation unit at once (two threads)
 //! and leaves uninstrumented (on both) any function whose call sites or live-value sizes still differ

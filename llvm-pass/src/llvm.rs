@@ -35,6 +35,7 @@ extern "C" {
     pub fn unimig_set_dso_local(global: LLVMValueRef);
     pub fn unimig_remove_unreachable_blocks(f: LLVMValueRef) -> i32;
     pub fn unimig_promote_allocas(f: LLVMValueRef, allocas: *mut LLVMValueRef, n: u32);
+    pub fn unimig_set_llvm_option(name: *const libc_char, value: *const libc_char) -> i32;
     pub fn unimig_emit_object(
         tm: llvm_sys::target_machine::LLVMTargetMachineRef,
         module: LLVMModuleRef,

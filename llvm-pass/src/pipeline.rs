@@ -49,8 +49,6 @@ pub const LLVM_OPTIONS: &[&str] = &[
     "unimig-llvm-pass",
     "-use-registers-for-deopt-values=true",
     "-restrict-statepoint-remat=true",
-    "-max-registers-for-gc-values=1000",
-    "-fixup-allow-gcptr-in-csr=true",
     "-tail-dup-placement=false",
     "-disable-tail-duplicate",
     "-aarch64-enable-global-merge=false",
@@ -708,7 +706,40 @@ type Generated = (Vec<u8>, Vec<Violation>, Vec<Fixed>);
 /// Generates the object. With stackmaps the statepoint check runs inside code generation
 /// (`cxx/emit.cpp`); it changes no code, so the object is the same as without it apart from
 /// the `.unimig.fixups` section it adds when some values are constants.
+/// Where the code generator keeps a statepoint's relocated live values, per ISA; one LLVM
+/// option (`-max-registers-for-gc-values`), process-wide, so code generation with stackmaps
+/// holds [`GC_VALUES_LOCK`] while it sets and uses it.
+///
+/// * x86-64: 0, every relocated value in a stack slot of the statepoint (the relocation
+///   reloads it). With values in tied registers LLVM 19's register allocator gave a
+///   relocated value the register another operand of the same call was computed in (jansson's
+///   dump.c calling its callback through a pointer relocated at the previous call: a native
+///   crash), so registers are not used there.
+/// * AArch64: in registers. LLVM 19 divides by zero in `isAArch64FrameOffsetLegal` on a
+///   statepoint's stack-slot operands (jansson's hashtable.c at -O2), so slots are not used.
+fn max_gc_registers(isa: Isa) -> &'static std::ffi::CStr {
+    match isa {
+        Isa::X86_64 => c"0",
+        Isa::Aarch64 => c"1000",
+    }
+}
+
+static GC_VALUES_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn codegen(module: &Module, isa: Isa, opts: &Options) -> Result<Generated> {
+    let _guard = if opts.stackmaps {
+        let guard = GC_VALUES_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        let value = max_gc_registers(isa);
+        if unsafe {
+            llvm::unimig_set_llvm_option(c"max-registers-for-gc-values".as_ptr(), value.as_ptr())
+        } != 0
+        {
+            bail!("cannot set LLVM's -max-registers-for-gc-values");
+        }
+        Some(guard)
+    } else {
+        None
+    };
     let tm = target_machine(isa, &module.triple(), codegen_level(opts))?;
     unsafe {
         let mut error = ptr::null_mut();

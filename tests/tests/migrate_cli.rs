@@ -96,14 +96,19 @@ fn checkpoint_then_restore_on_the_other_isa() {
     let ckpt = dir.path().join("ckpt");
     let (child, first) = start(&app, Isa::X86_64);
     let pid = child.id().to_string();
-    check(command(tool("unimig")).args(["checkpoint", &pid, "-o"]).arg(&ckpt));
+    check(
+        command(tool("unimig"))
+            .args(["checkpoint", &pid, "-o"])
+            .arg(&ckpt),
+    );
     let (status, before) = finish(child, first);
     assert!(status.success(), "{status}");
     assert!(before.len() < native.len(), "the program was not stopped");
 
     // inspect DIR: the ISA, frames down to main, regions.
-    let text = String::from_utf8_lossy(&check(command(tool("unimig")).arg("inspect").arg(&ckpt)).stdout)
-        .into_owned();
+    let text =
+        String::from_utf8_lossy(&check(command(tool("unimig")).arg("inspect").arg(&ckpt)).stdout)
+            .into_owned();
     assert!(text.contains("checkpoint of x86_64"), "{text}");
     assert!(text.contains(" main record "), "{text}");
     assert!(text.contains("(main stack)"), "{text}");
@@ -117,16 +122,34 @@ fn checkpoint_then_restore_on_the_other_isa() {
     data[at] ^= 1;
     std::fs::write(bad.join("checkpoint.bin"), data).unwrap();
     for isa in ["x86_64", "aarch64"] {
-        let out = run(command(tool("unimig")).args(["restore", "--isa", isa]).arg(&bad));
-        assert!(!out.status.success(), "{isa}: a corrupted checkpoint was resumed");
+        let out = run(command(tool("unimig"))
+            .args(["restore", "--isa", isa])
+            .arg(&bad));
+        assert!(
+            !out.status.success(),
+            "{isa}: a corrupted checkpoint was resumed"
+        );
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("checksum"), "{isa}: {err}");
-        assert!(out.stdout.is_empty(), "{isa}: output from a refused checkpoint");
+        assert!(
+            out.stdout.is_empty(),
+            "{isa}: output from a refused checkpoint"
+        );
     }
 
     // Resumed on AArch64: the rest of the output.
-    let out = check(command(tool("unimig")).args(["restore", "--isa", "aarch64"]).arg(&ckpt));
+    let out = check(
+        command(tool("unimig"))
+            .args(["restore", "--isa", "aarch64"])
+            .arg(&ckpt),
+    );
     let mut whole = before;
     whole.extend(&out.stdout);
-    assert_same_bytes("checkpoint + restore", &native, &whole, "native", "restored");
+    assert_same_bytes(
+        "checkpoint + restore",
+        &native,
+        &whole,
+        "native",
+        "restored",
+    );
 }
