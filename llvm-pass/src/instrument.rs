@@ -797,6 +797,15 @@ impl<'a> Instrumenter<'a> {
         }
     }
 
+    /// Size in bytes of a canonical type.
+    fn canonical_size(&self, t: LLVMTypeRef) -> u16 {
+        match llvm::type_kind(t) {
+            LLVMTypeKind::LLVMIntegerTypeKind => (unsafe { LLVMGetIntTypeWidth(t) } / 8) as u16,
+            LLVMTypeKind::LLVMPointerTypeKind => 8,
+            _ => 16,
+        }
+    }
+
     /// Can `v` be a deopt operand as it is?
     fn is_canonical_value(&self, v: LLVMValueRef) -> bool {
         self.is_canonical(llvm::type_of(v))
@@ -1149,6 +1158,9 @@ impl<'a> Instrumenter<'a> {
     // ---- statepoints ------------------------------------------------------------------------
 
     fn statepoints(&mut self, f: LLVMValueRef) -> Result<()> {
+        if !self.opts.relocate_live_values {
+            return self.deopt_statepoints(f);
+        }
         let fname = llvm::value_name(f);
         let (ir, calls) = self.calls_and_live(f);
         // Also calls with nothing live across them are listed by live_across_calls; calls are
@@ -1222,7 +1234,7 @@ impl<'a> Instrumenter<'a> {
                 migration_point: callee.is_some() && callee == mp,
             });
             let next = unsafe { LLVMGetNextInstruction(call) };
-            let (token, _) = self.make_statepoint(call, id, &gc_live);
+            let (token, _) = self.make_statepoint(call, id, "gc-live", &gc_live);
             // After the call: every value from its relocation.
             self.b.before(next);
             let mut k = 0u32;
@@ -1232,7 +1244,7 @@ impl<'a> Instrumenter<'a> {
                     .collect();
                 k += n as u32;
                 let (slot, ty) = slots[&v];
-                let back = self.from_gc_pointers(ty, &relocated);
+                let back = self.rebuild_from_gc_pointers(ty, &relocated);
                 unsafe { LLVMBuildStore(self.b.0, back, slot) };
             }
         }
@@ -1241,6 +1253,69 @@ impl<'a> Instrumenter<'a> {
             .map(|&v| slots[&ir.values[v as usize]].0)
             .collect();
         unsafe { llvm::unimig_promote_allocas(f, allocas.as_mut_ptr(), allocas.len() as u32) };
+        let gc = cstr(GC_STRATEGY);
+        unsafe { LLVMSetGC(f, gc.as_ptr()) };
+        Ok(())
+    }
+
+    /// The default form: live values as the statepoint's `deopt` operands (see the module
+    /// documentation).
+    fn deopt_statepoints(&mut self, f: LLVMValueRef) -> Result<()> {
+        let fname = llvm::value_name(f);
+        let (ir, calls) = self.calls_and_live(f);
+        // Also calls with nothing live across them are listed by live_across_calls; calls are
+        // in canonical order (blocks in order, instructions in order).
+        if calls.is_empty() {
+            return Ok(());
+        }
+        let mp = self.mp_fn;
+        // Calls already replaced by their statepoint's gc.result.
+        let mut replaced: HashMap<LLVMValueRef, LLVMValueRef> = HashMap::new();
+        for (index, (call, live)) in calls.into_iter().enumerate() {
+            let id = call_site_id(&self.salt, &fname, index as u32);
+            // Canonical order: by the canonical number of the value a piece was split from
+            // (the value itself if it was not split), then by piece index. Ordering pieces by
+            // their source keeps lists aligned when the ISAs' front ends lower an argument
+            // differently (x86-64 passes __int128 as two i64 arguments, AArch64 as one i128
+            // that is split into two pieces here).
+            let mut keyed: Vec<((ValueId, u32), LLVMValueRef)> = live
+                .iter()
+                .map(|&v| {
+                    let val = ir.values[v as usize];
+                    let key = match self.piece_source.get(&val) {
+                        Some(&(src, i)) => (ir.index.get(&src).copied().unwrap_or(v), i),
+                        None => (v, 0),
+                    };
+                    (key, replaced.get(&val).copied().unwrap_or(val))
+                })
+                .collect();
+            keyed.sort_by_key(|&(k, _)| k);
+            let deopt: Vec<LLVMValueRef> = keyed.into_iter().map(|(_, d)| d).collect();
+            for &d in &deopt {
+                if !self.is_canonical_value(d) {
+                    bail!(
+                        "internal error: {fname}: non-canonical live value {} at a call",
+                        llvm::value_to_string(d)
+                    );
+                }
+            }
+            let callee = llvm::direct_callee(call);
+            self.report.call_sites.push(CallSite {
+                id,
+                function: fname.clone(),
+                index: index as u32,
+                callee: callee.map(llvm::value_name),
+                num_live: deopt.len(),
+                live_sizes: deopt
+                    .iter()
+                    .map(|&d| self.canonical_size(llvm::type_of(d)))
+                    .collect(),
+                migration_point: callee.is_some() && callee == mp,
+            });
+            if let (_, Some(result)) = self.make_statepoint(call, id, "deopt", &deopt) {
+                replaced.insert(call, result);
+            }
+        }
         let gc = cstr(GC_STRATEGY);
         unsafe { LLVMSetGC(f, gc.as_ptr()) };
         Ok(())
@@ -1337,7 +1412,7 @@ impl<'a> Instrumenter<'a> {
     }
 
     /// The inverse of [`Self::to_gc_pointers`] for a value of type `t`.
-    fn from_gc_pointers(&self, t: LLVMTypeRef, parts: &[LLVMValueRef]) -> LLVMValueRef {
+    fn rebuild_from_gc_pointers(&self, t: LLVMTypeRef, parts: &[LLVMValueRef]) -> LLVMValueRef {
         unsafe {
             match llvm::type_kind(t) {
                 LLVMTypeKind::LLVMIntegerTypeKind => {
@@ -1391,7 +1466,8 @@ impl<'a> Instrumenter<'a> {
         &mut self,
         call: LLVMValueRef,
         id: u64,
-        gc_live: &[LLVMValueRef],
+        tag: &str,
+        live: &[LLVMValueRef],
     ) -> (LLVMValueRef, Option<LLVMValueRef>) {
         unsafe {
             let fty = LLVMGetCalledFunctionType(call);
@@ -1443,8 +1519,7 @@ impl<'a> Instrumenter<'a> {
             sp_args.extend(&call_args);
             sp_args.push(LLVMConstInt(self.i32, 0, 0)); // transition args
             sp_args.push(LLVMConstInt(self.i32, 0, 0)); // legacy deopt args
-            let tag = "gc-live";
-            let mut live_vals = gc_live.to_vec();
+            let mut live_vals = live.to_vec();
             let bundle = LLVMCreateOperandBundle(
                 tag.as_ptr() as *const _,
                 tag.len(),

@@ -229,6 +229,13 @@ pub struct Options {
     /// library frame has no stackmap, so a stack on which one of them calls back into the
     /// program cannot be migrated anyway (unimig-cc fills it from the sysroot's archives).
     pub library_functions: std::sync::Arc<std::collections::BTreeSet<String>>,
+    /// Live values as relocated `gc-live` statepoint operands (the code after a call then
+    /// reads exactly what the record names) instead of `deopt` operands (the record names
+    /// *a* copy; the machine-level check marks the sites where the code reads another).
+    /// Off: LLVM 19's code generation miscompiles relocated values in callee-saved registers
+    /// (jansson's test suite crashes, on both ISAs) and crashes on AArch64 with them in stack
+    /// slots (see `pipeline::max_gc_registers`).
+    pub relocate_live_values: bool,
 }
 
 impl Default for Options {
@@ -249,6 +256,7 @@ impl Default for Options {
             unroll_loops: None,
             strip_debug_info: false,
             library_functions: Default::default(),
+            relocate_live_values: false,
         }
     }
 }
@@ -390,11 +398,11 @@ pub struct CallSite {
     pub index: u32,
     /// Direct callee name, or `None` for an indirect call.
     pub callee: Option<String>,
-    /// Number of gc-live operands (live-value pieces, each a relocated 8-byte GC pointer).
+    /// Number of live-value operands (deopt, or relocated 8-byte GC pointers).
     pub num_live: usize,
     /// Size in bytes of each location the record lists after its three header constants, in
-    /// order: every gc-live operand appears twice (as its own base and as the derived
-    /// pointer), 8 bytes each.
+    /// order: a deopt operand's canonical IR size; with relocation every gc-live operand twice
+    /// (as its own base and as the derived pointer), 8 bytes each.
     pub live_sizes: Vec<u16>,
     /// Whether this is a call to [`MIGRATION_POINT_FN`] inserted by the pass.
     pub migration_point: bool,

@@ -727,7 +727,7 @@ fn max_gc_registers(isa: Isa) -> &'static std::ffi::CStr {
 static GC_VALUES_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn codegen(module: &Module, isa: Isa, opts: &Options) -> Result<Generated> {
-    let _guard = if opts.stackmaps {
+    let _guard = if opts.stackmaps && opts.relocate_live_values {
         let guard = GC_VALUES_LOCK.lock().unwrap_or_else(|e| e.into_inner());
         let value = max_gc_registers(isa);
         if unsafe {

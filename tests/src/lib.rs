@@ -904,47 +904,6 @@ impl Drop for Timer {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn versions() {
-        assert_eq!(upstream_version("1:1.2.13.dfsg-1"), "1.2.13.dfsg");
-        assert_eq!(upstream_version("5.4.4-3+deb12u1"), "5.4.4");
-        assert_eq!(upstream_version("1.0"), "1.0");
-    }
-
-    #[test]
-    fn timeout_kills_descendants() {
-        let dir = temp_dir("timeout");
-        let pidfile = dir.path().join("pid");
-        let script = format!("sleep 60 & echo $! > {}; wait", pidfile.display());
-        let result = std::panic::catch_unwind(|| {
-            run_with_input(
-                Command::new("sh").arg("-c").arg(&script),
-                b"",
-                Duration::from_millis(500),
-            )
-        });
-        assert!(result.is_err(), "the run should time out");
-        let pid = fs::read_to_string(&pidfile).unwrap().trim().to_string();
-        thread::sleep(Duration::from_millis(200));
-        let state = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        assert!(
-            state.is_empty() || state.contains(") Z"),
-            "the background sleep survived: {state}"
-        );
-    }
-
-    #[test]
-    fn diff_shows_changes() {
-        let d = diff(b"a\nb\nc\n", b"a\nx\nc\n");
-        assert!(d.contains("-b\n") && d.contains("+x\n"), "{d}");
-        assert!(diff(b"same\n", b"same\n").is_empty());
-    }
-}
-
 /// What a supervised run of a migrating program gave: its output and `--report` (JSON).
 pub struct MigratedRun {
     pub out: Output,
@@ -1011,4 +970,45 @@ pub fn assert_migrates(what: &str, app: &Path, spec: &RunSpec, count: u64) -> Ou
         }
     }
     native
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions() {
+        assert_eq!(upstream_version("1:1.2.13.dfsg-1"), "1.2.13.dfsg");
+        assert_eq!(upstream_version("5.4.4-3+deb12u1"), "5.4.4");
+        assert_eq!(upstream_version("1.0"), "1.0");
+    }
+
+    #[test]
+    fn timeout_kills_descendants() {
+        let dir = temp_dir("timeout");
+        let pidfile = dir.path().join("pid");
+        let script = format!("sleep 60 & echo $! > {}; wait", pidfile.display());
+        let result = std::panic::catch_unwind(|| {
+            run_with_input(
+                Command::new("sh").arg("-c").arg(&script),
+                b"",
+                Duration::from_millis(500),
+            )
+        });
+        assert!(result.is_err(), "the run should time out");
+        let pid = fs::read_to_string(&pidfile).unwrap().trim().to_string();
+        thread::sleep(Duration::from_millis(200));
+        let state = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        assert!(
+            state.is_empty() || state.contains(") Z"),
+            "the background sleep survived: {state}"
+        );
+    }
+
+    #[test]
+    fn diff_shows_changes() {
+        let d = diff(b"a\nb\nc\n", b"a\nx\nc\n");
+        assert!(d.contains("-b\n") && d.contains("+x\n"), "{d}");
+        assert!(diff(b"same\n", b"same\n").is_empty());
+    }
 }

@@ -217,7 +217,7 @@ impl Session {
 
     /// Removes a checkpoint file that served its purpose (kept with UNIMIG_KEEP_TEMPS=1).
     fn discard(&self, file: &Path) {
-        if !std::env::var_os("UNIMIG_KEEP_TEMPS").is_some_and(|v| v == "1") {
+        if std::env::var_os("UNIMIG_KEEP_TEMPS").is_none_or(|v| v != "1") {
             let _ = std::fs::remove_file(file);
         }
     }

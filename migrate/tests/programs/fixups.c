@@ -1,21 +1,24 @@
 /* A loop around a call whose AArch64 code keeps link-time constants in callee-saved registers
- * across it that the stackmap record does not list (the page of __unimig_migrate_requested
- * for the poll, table's address): the call site gets fixups instead of being unsafe. */
+ * across it that the stackmap record does not list (table's address): the call site gets fixups instead of being unsafe. */
 __attribute__((weak)) int __unimig_migrate_requested;
 int table[64];
 static volatile int seed = 3;
 
 __attribute__((noinline)) void step(int i) {
-    if (i == 5)
+    if (i == 4)
         __unimig_migrate_requested = 1;
     table[i & 63] += i;
 }
 
 __attribute__((noinline)) int sum_table(int n) {
     int s = 0;
-    for (int i = 0; i < n; i++) {
+    /* Two calls in one block: the block computes table's address once and keeps it across
+     * both calls (SelectionDAG shares it), outside the records. */
+    for (int i = 0; i < n; i += 2) {
         step(i);
         s += table[i & 63];
+        step(i + 1);
+        s += table[(i + 1) & 63];
     }
     return s;
 }
