@@ -37,28 +37,28 @@
 //!    the value they come from, so an argument the two front ends pass differently (__int128:
 //!    two i64 on x86-64, one i128 on AArch64; a pair of floats: <2 x float> or [2 x float])
 //!    still gives the same list.
-//! 4. **Statepoints with relocated live values.** Every call to a non-intrinsic function,
-//!    direct or indirect, becomes `llvm.experimental.gc.statepoint(id, 0, callee, args..., 0,
-//!    0) ["gc-live"(live...)]` plus a `gc.result` for its value and one `gc.relocate` per
-//!    live value; the function gets `gc "statepoint-example"`. `live` is every SSA value live
-//!    across the call ([`crate::liveness`]), in canonical order ([`crate::cfg`]), each as
-//!    8-byte GC pointers (`ptr addrspace(1)`: integers zero-extended, pointers cast, 128-bit
-//!    vectors as two halves). The code after the call reads each value *from its
-//!    relocation*: every live value becomes a variable (an entry-block slot: stored at its
-//!    definition, loaded at its uses, reloaded into the gc-live list before each call and
-//!    stored from the relocation after it), and the slots are promoted back to SSA
-//!    (`PromoteMemToReg`, phis where relocations meet). So what the code uses after the call is
-//!    what the STATEPOINT defines, at the location its record names (a tied callee-saved
-//!    register with `-max-registers-for-gc-values`, or its spill slot): the destination frame
-//!    built from the record is the frame the code expects. (Plain "deopt" operands were used
-//!    first: their record names *a* copy of each value, and the code after the call may read
-//!    another one, e.g. a double kept in d8 while the record lists its bit pattern in x19, or
-//!    a spill slot while the record lists a reload.) `id` is
+//! 4. **Statepoints.** Every call to a non-intrinsic function, direct or indirect, except a
+//!    direct call to a library function ([`crate::Options::library_functions`]: a library
+//!    frame blocks migration anyway), becomes `llvm.experimental.gc.statepoint(id, 0, callee,
+//!    args..., 0, 0) ["deopt"(live...)]` plus a `gc.result` for its value; the function gets
+//!    `gc "statepoint-example"`. `live` is every SSA value live across the call
+//!    ([`crate::liveness`]), in canonical order ([`crate::cfg`]). The record names *a*
+//!    location of each value; the code after the call may read another copy (a double kept in
+//!    d8 while the record lists its bit pattern in x19, a spill slot while the record lists a
+//!    reload): the machine-level check ([`crate::unsafe_sites`]) finds those sites and marks
+//!    them unsafe, or gives them fixups when the copy is a constant, an address or the thread
+//!    pointer. With [`crate::Options::relocate_live_values`] the live values are relocated
+//!    `"gc-live"` operands instead (8-byte GC pointers: integers zero-extended, pointers cast,
+//!    128-bit vectors as two halves; every live value becomes a variable, reloaded into the
+//!    gc-live list before each call and stored from its `gc.relocate` after it, then promoted
+//!    back to SSA), so the code after the call reads exactly what the statepoint defines at the
+//!    recorded location. That is the right design, but LLVM 19 miscompiles it (relocated values
+//!    in callee-saved registers: jansson's test suite crashes natively; in stack slots on
+//!    AArch64: a division by zero in `isAArch64FrameOffsetLegal`), so it is off. `id` is
 //!    [`crate::ids::call_site_id`] of the call's index among the function's converted calls in
 //!    canonical order. Argument attributes (signext, byval, sret, ...) of the call and of a
 //!    direct callee's declaration move to the statepoint's arguments, the calling convention
-//!    to the statepoint. The record lists three header constants, then each gc-live operand
-//!    twice (as base and derived pointer).
+//!    to the statepoint.
 //!
 //! **Variadic callees.** LLVM's statepoint lowering always lowers the wrapped call as
 //! non-variadic (and its verifier refuses non-void variadic callees). On AArch64 (AAPCS64,
