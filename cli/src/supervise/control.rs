@@ -16,16 +16,6 @@ pub enum Exit {
     Signal(i32),
 }
 
-impl Exit {
-    fn from_status(status: i32) -> Exit {
-        if libc::WIFSIGNALED(status) {
-            Exit::Signal(libc::WTERMSIG(status))
-        } else {
-            Exit::Code(libc::WEXITSTATUS(status))
-        }
-    }
-}
-
 #[derive(Debug)]
 pub enum Event {
     /// A line from a child's runtime, without the newline.
@@ -54,23 +44,45 @@ pub fn watch(id: ChildId, pid: libc::pid_t, control: &UnixStream, events: &Sende
     });
     let tx = events.clone();
     std::thread::spawn(move || {
-        let mut status = 0;
-        loop {
-            // SAFETY: waitpid on our own child with a valid status pointer.
-            let r = unsafe { libc::waitpid(pid, &mut status, 0) };
-            if r == pid {
-                break;
+        // WNOWAIT: the child stays a zombie until the session reaps it ([`reap`]) while
+        // handling this event, so its pid cannot be reused meanwhile and a kill() the session
+        // sends to it can never reach an unrelated process.
+        let status = loop {
+            // SAFETY: waitid on our own child with a zeroed siginfo to fill.
+            let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+            let r = unsafe {
+                libc::waitid(
+                    libc::P_PID,
+                    pid as libc::id_t,
+                    &mut info,
+                    libc::WEXITED | libc::WNOWAIT,
+                )
+            };
+            if r == 0 {
+                // SAFETY: waitid filled a SIGCHLD siginfo.
+                let (code, value) = unsafe { (info.si_code, info.si_status()) };
+                break if code == libc::CLD_EXITED {
+                    Exit::Code(value)
+                } else {
+                    Exit::Signal(value)
+                };
             }
-            if r < 0 && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
-                status = 127 << 8;
-                break;
+            if std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+                break Exit::Code(127);
             }
-        }
+        };
         if let Some(reader) = reader {
             let _ = reader.join();
         }
-        let _ = tx.send(Event::Exited(id, Exit::from_status(status)));
+        let _ = tx.send(Event::Exited(id, status));
     });
+}
+
+/// Collects a child whose exit [`watch`] reported (after which its pid may be reused).
+pub fn reap(pid: libc::pid_t) {
+    let mut status = 0;
+    // SAFETY: waitpid on our own (already exited) child.
+    unsafe { libc::waitpid(pid, &mut status, 0) };
 }
 
 /// Sends one message; a child that is gone is not an error here (its exit event follows).

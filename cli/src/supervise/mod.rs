@@ -103,7 +103,8 @@ struct Session {
 /// Fault injection for the failure-safety tests (environment of `unimig run`).
 #[derive(Default)]
 struct TestHooks {
-    /// `UNIMIG_TEST_KILL_DESTINATION=1`: kill each destination right after starting it.
+    /// `UNIMIG_TEST_KILL_DESTINATION=1`: kill each destination when it says it is ready, before
+    /// the source commits.
     kill_destination: bool,
     /// `UNIMIG_TEST_CORRUPT_CHECKPOINT=1`: flip a byte of each destination checkpoint.
     corrupt_checkpoint: bool,
@@ -235,7 +236,10 @@ impl Session {
                 Event::Line(id, line) => self.line(id, &line)?,
                 Event::Request(request) => self.request(request),
                 Event::Exited(id, exit) => {
-                    if let Some(exit) = self.exited(id, exit)? {
+                    let done = self.exited(id, exit);
+                    // Only now: until here the zombie keeps its pid from being reused.
+                    control::reap(self.children[id].pid);
+                    if let Some(exit) = done? {
                         return Ok(exit);
                     }
                 }
@@ -278,6 +282,12 @@ impl Session {
         }
         if self.attempt.as_ref().and_then(|a| a.dest) == Some(id) {
             match word {
+                "running" if self.test_hooks.kill_destination => {
+                    // The destination dies before the source is told to commit: its exit
+                    // event aborts the attempt and the source continues.
+                    // SAFETY: kill on our own child (not yet reaped: see control::watch).
+                    unsafe { libc::kill(self.children[id].pid, libc::SIGKILL) };
+                }
                 "running" => {
                     let attempt = self.attempt.as_mut().expect("checked");
                     attempt.restore_us = attempt
@@ -429,10 +439,6 @@ impl Session {
                 let attempt = self.attempt();
                 attempt.dest = Some(dest);
                 attempt.dest_started = Some(Instant::now());
-                if self.test_hooks.kill_destination {
-                    // SAFETY: kill on our own child.
-                    unsafe { libc::kill(self.children[dest].pid, libc::SIGKILL) };
-                }
             }
             Err(e) => self.fail_attempt(Some(point), "start", one_line(&e), false),
         }
