@@ -119,9 +119,10 @@ impl Launch {
         };
         // The AArch64 side is needed to start there or to migrate there; without qemu an
         // x86-64 run still works (a migration request then fails with qemu's error).
+        // Not a fat executable: status 1 (127 is for a program that cannot be started).
         let image = unimig_common::fat::aarch64_image(data).map_err(|e| {
             Failure::with_code(
-                CANNOT_START,
+                1,
                 e.context(format!(
                     "{} is not a unimig fat executable",
                     self.path.display()
@@ -136,7 +137,14 @@ impl Launch {
             Err(_) => {}
         }
         let transfer = Transfer::new(data);
-        Ok(supervise::supervise(launcher, transfer, options)?)
+        supervise::supervise(launcher, transfer, options).map_err(|e| {
+            let code = if e.downcast_ref::<supervise::StartFailed>().is_some() {
+                CANNOT_START
+            } else {
+                1
+            };
+            Failure::with_code(code, e)
+        })
     }
 }
 

@@ -149,6 +149,16 @@ fn keep_work_dir(work: tempfile::TempDir) {
     }
 }
 
+/// The context of an error starting the program at all (the caller exits with 127 for it).
+#[derive(Debug)]
+pub struct StartFailed;
+
+impl std::fmt::Display for StartFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("cannot start the program")
+    }
+}
+
 /// Runs the program to its end; returns how it ended.
 pub fn supervise(launcher: Launcher, transfer: Transfer, options: Options) -> Result<Exit> {
     // Ctrl-C reaches the program (same process group); the supervisor waits for its verdict.
@@ -174,7 +184,9 @@ pub fn supervise(launcher: Launcher, transfer: Transfer, options: Options) -> Re
         report: Report::default(),
         test_hooks: TestHooks::from_env(),
     };
-    session.current = session.start(options.isa, options.restore_from.as_deref())?;
+    session.current = session
+        .start(options.isa, options.restore_from.as_deref())
+        .context(StartFailed)?;
     let exit = session.run(&rx);
     keep_work_dir(std::mem::replace(&mut session.work, tempfile::tempdir()?));
     if let Some(path) = &options.report {
