@@ -12,7 +12,7 @@ make -s -C "$root/sysroots/runtime" test OUT="$root/build/runtime" \
   SYSROOTS="$STAGE/lib/unimig/sysroots"
 runtime_status=$?
 
-UNIMIG_PREFIX="$STAGE" cargo test --release --workspace 2>&1 | tee "$log"
+UNIMIG_PREFIX="$STAGE" cargo test --release --workspace --no-fail-fast 2>&1 | tee "$log"
 cargo_status=${PIPESTATUS[0]}
 
 awk '/^test result:/ { for (i = 1; i <= NF; i++) {
