@@ -538,6 +538,36 @@ pub fn compile_without_check(bitcode: &[u8], isa: Isa, opts: &Options) -> Result
     tracker.run(Step::Verifier, || module.verify())?;
     Ok(tracker.run(Step::CodeGen, || {
         let tm = target_machine(isa, &module.triple(), codegen_level(opts))?;
+        if opts.stackmaps {
+            // The same pipeline as with the check (its pass changes disabled too), minus the
+            // check itself.
+            unsafe {
+                let (mut buf, mut violations, mut fixed, mut error) = (
+                    ptr::null_mut(),
+                    ptr::null_mut(),
+                    ptr::null_mut(),
+                    ptr::null_mut(),
+                );
+                let failed = llvm::unimig_emit_object(
+                    tm.0,
+                    module.m,
+                    2,
+                    &mut buf,
+                    &mut violations,
+                    &mut fixed,
+                    &mut error,
+                ) != 0;
+                for m in [violations, fixed] {
+                    if !m.is_null() {
+                        llvm_sys::core::LLVMDisposeMessage(m);
+                    }
+                }
+                if failed {
+                    bail!("{}", take_message(error));
+                }
+                return Ok(buffer_bytes(buf));
+            }
+        }
         unsafe {
             let mut msg = ptr::null_mut();
             let mut buf = ptr::null_mut();
