@@ -21,6 +21,14 @@ int sum_table(int n) {
     for (int i = 0; i < n; i++) { step(i); s += table[i & 63]; }
     return s;
 }
+double wave(double x);
+/* Doubles live across a call: the record lists each one's bit pattern, the code reads the
+ * floating-point copy (in a register on AArch64, a spill slot on x86-64). */
+double waves(int n) {
+    double a = 0.5, b = 1.5, c = 2.5;
+    for (int i = 0; i < n; i++) { double w = wave(a); a = a * 0.9 + w; b += w * c; c = c * 1.01 - w; }
+    return a + b + c;
+}
 long mix(long n) {
     long s = 0;
     for (long i = 0; i < n; i++) { step((int)i); s ^= i * 0x123456789abcdefL + 0x7edcba9876543210L; }
@@ -35,9 +43,11 @@ int steps;
 void step(int i) { steps++; table[i & 63] += i; }
 int sum_table(int n);
 long mix(long n);
+double waves(int n);
+double wave(double x) { return x * 0.5 + 0.25; }
 int main(int argc, char **argv) {
     (void)argv;
-    printf("%d %ld %d\n", sum_table(300 * argc), mix(300 * argc), steps);
+    printf("%d %ld %d %.6f\n", sum_table(300 * argc), mix(300 * argc), steps, waves(50 * argc));
     return 0;
 }
 "#;

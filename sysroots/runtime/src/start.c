@@ -43,9 +43,19 @@ _Noreturn void unimig_rt_start_on_stack(uintptr_t sp, int (*main)(int, char **, 
 /* The main stack mapping, guard included (for the migration-point handler's checks). */
 uintptr_t unimig_rt_main_map_lo, unimig_rt_main_map_hi;
 
+/* The supervisor's control variables (docs/migration.md section 1): the program does not see
+ * them, so its environ is the one an unsupervised run has. Other UNIMIG_ variables (the
+ * user's UNIMIG_PREFIX, say) are the program's. */
 static int is_unimig_var(const char *s)
 {
-	return !strncmp(s, "UNIMIG_", 7);
+	static const char *const names[] = {
+		"UNIMIG_CTL=", "UNIMIG_DIR=", "UNIMIG_MIGRATE_AT=", "UNIMIG_RESTORE=",
+		"UNIMIG_COUNT_POINTS=",
+	};
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (!strncmp(s, names[i], strlen(names[i])))
+			return 1;
+	return 0;
 }
 
 #ifndef AT_BASE_PLATFORM
