@@ -3,7 +3,7 @@
 # of heap, recurses D frames deep and works at the bottom; `unimig run --migrate-at` moves it
 # once near the end (x86-64 -> AArch64 and AArch64 -> x86-64). From the supervisor's report:
 #   downtime    source stops (its probe) -> destination runs program code
-#   ckpt        checkpoint size; write = the runtime's time to write it
+#   ckpt        checkpoint size
 #   transform   stack transformation (unimig-migrate), restore = destination start -> running
 # Median of RUNS (default 3) runs per cell. The output must equal the unmigrated run's.
 set -euo pipefail
@@ -57,11 +57,10 @@ measure() { # measure MIB DEPTH ISA
     [ -n "$(field downtime_us "$work/r$r.json")" ] || { echo "!! no migration" >&2; cat "$work/r$r.json" >&2; exit 1; }
   done
   cell() { for r in $(seq "$RUNS"); do field "$1" "$work/r$r.json"; done | median; }
-  printf '%-8s -> %-8s %6s MiB %5s frames | downtime %9.1f ms | ckpt %8.1f MiB write %8.1f ms | transform %7s us | restore %8.1f ms\n' \
+  printf '%-8s -> %-8s %6s MiB %5s frames | downtime %9.1f ms | ckpt %8.1f MiB | transform %7s us | restore %8.1f ms\n' \
     "$isa" "$([ "$isa" = x86_64 ] && echo aarch64 || echo x86_64)" "$mib" "$depth" \
     "$(cell downtime_us | awk '{ print $1 / 1000 }')" \
     "$(cell checkpoint_bytes | awk '{ print $1 / 1048576 }')" \
-    "$(cell checkpoint_write_us | awk '{ print $1 / 1000 }')" \
     "$(cell transform_us)" \
     "$(cell restore_us | awk '{ print $1 / 1000 }')"
 }
