@@ -1157,6 +1157,27 @@ impl<'a> Instrumenter<'a> {
 
     // ---- statepoints ------------------------------------------------------------------------
 
+    /// The values `live` in canonical order: by the canonical number of the value a piece was
+    /// split from (the value itself if it was not split), then by piece index. Ordering pieces
+    /// by their source keeps lists aligned when the ISAs' front ends lower an argument
+    /// differently (x86-64 passes __int128 as two i64 arguments, AArch64 as one i128 that is
+    /// split into two pieces here).
+    fn canonical_order(&self, ir: &FnIr, live: &[ValueId]) -> Vec<LLVMValueRef> {
+        let mut keyed: Vec<((ValueId, u32), LLVMValueRef)> = live
+            .iter()
+            .map(|&v| {
+                let val = ir.values[v as usize];
+                let key = match self.piece_source.get(&val) {
+                    Some(&(src, i)) => (ir.index.get(&src).copied().unwrap_or(v), i),
+                    None => (v, 0),
+                };
+                (key, val)
+            })
+            .collect();
+        keyed.sort_by_key(|&(k, _)| k);
+        keyed.into_iter().map(|(_, v)| v).collect()
+    }
+
     fn statepoints(&mut self, f: LLVMValueRef) -> Result<()> {
         if !self.opts.relocate_live_values {
             return self.deopt_statepoints(f);
@@ -1194,24 +1215,7 @@ impl<'a> Instrumenter<'a> {
         }
         for (index, (call, live)) in calls.into_iter().enumerate() {
             let id = call_site_id(&self.salt, &fname, index as u32);
-            // Canonical order: by the canonical number of the value a piece was split from
-            // (the value itself if it was not split), then by piece index. Ordering pieces by
-            // their source keeps lists aligned when the ISAs' front ends lower an argument
-            // differently (x86-64 passes __int128 as two i64 arguments, AArch64 as one i128
-            // that is split into two pieces here).
-            let mut keyed: Vec<((ValueId, u32), LLVMValueRef)> = live
-                .iter()
-                .map(|&v| {
-                    let val = ir.values[v as usize];
-                    let key = match self.piece_source.get(&val) {
-                        Some(&(src, i)) => (ir.index.get(&src).copied().unwrap_or(v), i),
-                        None => (v, 0),
-                    };
-                    (key, val)
-                })
-                .collect();
-            keyed.sort_by_key(|&(k, _)| k);
-            let values: Vec<LLVMValueRef> = keyed.into_iter().map(|(_, d)| d).collect();
+            let values = self.canonical_order(&ir, &live);
             // The gc-live list: each value's current content, as GC pointers.
             self.b.before(call);
             let mut gc_live: Vec<LLVMValueRef> = Vec::new();
@@ -1273,24 +1277,11 @@ impl<'a> Instrumenter<'a> {
         let mut replaced: HashMap<LLVMValueRef, LLVMValueRef> = HashMap::new();
         for (index, (call, live)) in calls.into_iter().enumerate() {
             let id = call_site_id(&self.salt, &fname, index as u32);
-            // Canonical order: by the canonical number of the value a piece was split from
-            // (the value itself if it was not split), then by piece index. Ordering pieces by
-            // their source keeps lists aligned when the ISAs' front ends lower an argument
-            // differently (x86-64 passes __int128 as two i64 arguments, AArch64 as one i128
-            // that is split into two pieces here).
-            let mut keyed: Vec<((ValueId, u32), LLVMValueRef)> = live
-                .iter()
-                .map(|&v| {
-                    let val = ir.values[v as usize];
-                    let key = match self.piece_source.get(&val) {
-                        Some(&(src, i)) => (ir.index.get(&src).copied().unwrap_or(v), i),
-                        None => (v, 0),
-                    };
-                    (key, replaced.get(&val).copied().unwrap_or(val))
-                })
+            let deopt: Vec<LLVMValueRef> = self
+                .canonical_order(&ir, &live)
+                .into_iter()
+                .map(|val| replaced.get(&val).copied().unwrap_or(val))
                 .collect();
-            keyed.sort_by_key(|&(k, _)| k);
-            let deopt: Vec<LLVMValueRef> = keyed.into_iter().map(|(_, d)| d).collect();
             for &d in &deopt {
                 if !self.is_canonical_value(d) {
                     bail!(
