@@ -33,6 +33,7 @@ fn main() {
             "cxx/statepoint_check.cpp",
             "cxx/remat.cpp",
             "cxx/fixup_section.cpp",
+            "cxx/value_classes.cpp",
         ])
         .warnings(false);
     for flag in flags.split_whitespace() {

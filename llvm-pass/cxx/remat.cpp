@@ -12,11 +12,13 @@
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/CodeGen/MachineBasicBlock.h"
+#include "llvm/CodeGen/MachineConstantPool.h"
 #include "llvm/CodeGen/MachineFunction.h"
 #include "llvm/CodeGen/MachineInstr.h"
 #include "llvm/CodeGen/TargetInstrInfo.h"
 #include "llvm/CodeGen/TargetRegisterInfo.h"
 #include "llvm/CodeGen/TargetSubtargetInfo.h"
+#include "llvm/IR/Constants.h"
 #include "llvm/IR/GlobalValue.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -45,8 +47,12 @@ raw_ostream &operator<<(raw_ostream &out, const Recipe &r) {
     return symbol();
   case Recipe::ThreadPointer:
     return out << "tp";
+  case Recipe::LiveValue:
+    return out << "loc:" << r.value;
   case Recipe::PassThrough:
     return out << "callers";
+  case Recipe::ConstantPoolPage:
+    return out << "pool-page:" << r.value;
   }
   return out;
 }
@@ -263,6 +269,41 @@ private:
       return r;
     }
 
+    // AArch64 floating-point constants: FMOV's 8-bit immediate, zero, or a load from the
+    // constant pool through ADRP (the base's reaching definition must be that page).
+    if (name == "FMOVD0" || name == "FMOVS0")
+      return constant(0);
+    if ((name == "FMOVDi" || name == "FMOVSi") && op(1) && op(1)->isImm())
+      return constant(int64_t(expandFPImm8(uint8_t(op(1)->getImm()), name == "FMOVDi")));
+    if ((name == "LDRDui" || name == "LDRSui") && op(1) && op(1)->isReg() &&
+        op(1)->getReg().isPhysical() && op(2) && op(2)->isCPI() &&
+        op(2)->getTargetFlags() == kAArch64PageOffNC) {
+      Tracer base(*mi.getMF(), budget);
+      std::optional<Recipe> page = base.run(mi, Place{op(1)->getReg()});
+      if (!page || page->kind != Recipe::ConstantPoolPage || page->value != op(2)->getIndex())
+        return std::nullopt;
+      return poolConstant(*op(2), name == "LDRDui" ? 8 : 4);
+    }
+    if (name == "ADRP" && op(1) && op(1)->isCPI() && op(1)->getTargetFlags() == kAArch64Page &&
+        op(1)->getOffset() == 0) {
+      Recipe r;
+      r.kind = Recipe::ConstantPoolPage;
+      r.value = op(1)->getIndex();
+      return r;
+    }
+
+    // x86-64 scalar floating-point loads from the constant pool: `movsd .LCPI(%rip), %xmm`.
+    if (name == "MOVSDrm" || name == "MOVSDrm_alt" || name == "VMOVSDrm" ||
+        name == "VMOVSDrm_alt" || name == "MOVSSrm" || name == "MOVSSrm_alt" ||
+        name == "VMOVSSrm" || name == "VMOVSSrm_alt") {
+      const MachineOperand *base = op(1), *index = op(3), *disp = op(4), *seg = op(5);
+      bool rip = base && base->isReg() && base->getReg() &&
+                 StringRef(tri.getName(base->getReg())) == "RIP";
+      if (rip && imm(2, 1) && index && index->isReg() && !index->getReg() && disp &&
+          disp->isCPI() && seg && seg->isReg() && !seg->getReg())
+        return poolConstant(*disp, name.contains("SD") ? 8 : 4);
+    }
+
     // x86-64 (32-bit writes zero the upper half).
     if (name == "MOV32r0")
       return constant(0);
@@ -284,6 +325,40 @@ private:
   }
 
   void fail() { failed = true; }
+
+  // The bit pattern of an FMOV immediate (imm8 = a:b:cd:efgh, the architecture's
+  // VFPExpandImm): sign a, exponent NOT(b) then b repeated then cd, fraction efgh then zeros.
+  static uint64_t expandFPImm8(uint8_t imm8, bool is_double) {
+    uint64_t a = imm8 >> 7, b = (imm8 >> 6) & 1, cd = (imm8 >> 4) & 3, efgh = imm8 & 15;
+    if (is_double)
+      return a << 63 | (b ^ 1) << 62 | (b ? 0xffull : 0) << 54 | cd << 52 | efgh << 48;
+    return a << 31 | (b ^ 1) << 30 | (b ? 0x1full : 0) << 25 | cd << 23 | efgh << 19;
+  }
+
+  // The constant-pool entry `mo` names, as the `bytes`-byte integer a load of it gives:
+  // a floating-point or integer constant of exactly that size at offset 0, nothing else.
+  std::optional<Recipe> poolConstant(const MachineOperand &mo, unsigned bytes) const {
+    const MachineConstantPool *pool = mo.getParent()->getMF()->getConstantPool();
+    if (mo.getOffset() != 0 || mo.getIndex() < 0 ||
+        unsigned(mo.getIndex()) >= pool->getConstants().size())
+      return std::nullopt;
+    const MachineConstantPoolEntry &entry = pool->getConstants()[mo.getIndex()];
+    if (entry.isMachineConstantPoolEntry())
+      return std::nullopt;
+    APInt bits;
+    if (const auto *f = dyn_cast<ConstantFP>(entry.Val.ConstVal))
+      bits = f->getValueAPF().bitcastToAPInt();
+    else if (const auto *i = dyn_cast<ConstantInt>(entry.Val.ConstVal))
+      bits = i->getValue();
+    else
+      return std::nullopt;
+    if (bits.getBitWidth() != bytes * 8)
+      return std::nullopt;
+    Recipe r;
+    r.kind = Recipe::Constant;
+    r.value = int64_t(bits.getZExtValue());
+    return r;
+  }
 
   const TargetRegisterInfo &tri;
   const TargetInstrInfo &tii;

@@ -25,10 +25,18 @@ struct Recipe {
     SymbolAddress = 1,  // symbol + `value`
     SymbolPage = 2,     // (symbol + `value`) & ~0xfff: AArch64 ADRP
     ThreadPointer = 3,  // AArch64 TPIDR_EL0 (x86-64 code reads %fs:0 from memory, not a register)
+    // The same value as the record's location number `value` (counting the statepoint's
+    // three header constants), zero-extended to the place's size: a second copy the register
+    // allocator kept (value_classes.h). Not a reaching-definition recipe: the check finds it.
+    LiveValue = 4,
     // A callee-saved register still holding the caller's value (not written on any path from
     // the function's entry): nothing to fix, the transformer's register homes carry the
     // outer frames' values through this frame. Never written to the section.
-    PassThrough = 4,
+    PassThrough = 5,
+    // The page of constant-pool entry `value` (AArch64 ADRP): only a step towards the
+    // constant a load from it gives; the section cannot name a function's pool entry, so a
+    // place holding the page itself gets no fixup.
+    ConstantPoolPage = 6,
   };
   Kind kind = Constant;
   int64_t value = 0;

@@ -20,6 +20,7 @@
 // per-thread constant (remat.h: every reaching definition is the same recipe), the statepoint
 // gets fixups; otherwise it is reported as a violation (its site is unsafe).
 #include "statepoint_check.h"
+#include "value_classes.h"
 
 #include "llvm/ADT/BitVector.h"
 #include "llvm/ADT/SmallVector.h"
@@ -40,6 +41,7 @@ using unimig::Fixup;
 using unimig::Place;
 using unimig::Recipe;
 using unimig::reachingRecipe;
+using unimig::View;
 
 namespace {
 
@@ -125,6 +127,7 @@ public:
         any |= mi.getOpcode() == TargetOpcode::STATEPOINT;
     if (!any)
       return false;
+    classes.reset();
     SpillSlotLiveness slots(mf);
     const TargetRegisterInfo &tri = *mf.getSubtarget().getRegisterInfo();
     for (const MachineBasicBlock &mbb : mf) {
@@ -154,8 +157,11 @@ private:
     // pair are among them) of the relocated form.
     SmallVector<Register, 16> deopt_regs;
     BitVector deopt_slots(live_slots.size());
-    auto recorded = [&](unsigned idx, uint64_t n) {
-      for (; n > 0; --n) {
+    // Each deopt value's place with its location number in the record (after the record's
+    // three header constants: calling convention, flags, number of deopt values).
+    SmallVector<std::pair<View, unsigned>, 16> listed;
+    auto recorded = [&](unsigned idx, uint64_t n, bool deopt) {
+      for (unsigned ordinal = 0; n > 0; --n, ++ordinal) {
         unsigned next = StackMaps::getNextMetaArgIdx(&sp, idx);
         for (unsigned k = idx; k < next; ++k) {
           const MachineOperand &mo = sp.getOperand(k);
@@ -164,12 +170,15 @@ private:
           else if (mo.isFI() && slots.isSpill(mo.getIndex()))
             deopt_slots.set(slots.index(mo.getIndex()));
         }
+        if (deopt)
+          if (std::optional<View> v = listedView(sp, idx))
+            listed.push_back({*v, 3 + ordinal});
         idx = next;
       }
     };
-    recorded(opers.getNumDeoptArgsIdx() + 1, opers.getNumDeoptArgs());
+    recorded(opers.getNumDeoptArgsIdx() + 1, opers.getNumDeoptArgs(), true);
     if (int first = opers.getFirstGCPtrIdx(); first >= 0)
-      recorded(unsigned(first), sp.getOperand(opers.getNumGCPtrIdx()).getImm());
+      recorded(unsigned(first), sp.getOperand(opers.getNumGCPtrIdx()).getImm(), false);
 
     Register frame = mf.getSubtarget().getFrameLowering()->hasFP(mf)
                          ? tri.getFrameRegister(mf)
@@ -220,6 +229,11 @@ private:
     const MachineFrameInfo &mfi = mf.getFrameInfo();
     auto fix = [&](Place place, unsigned size) {
       std::optional<Recipe> recipe = reachingRecipe(sp, place);
+      // The section holds up to 8 bytes per place, and no constant-pool page.
+      if (recipe && (size > 8 || recipe->kind == Recipe::ConstantPoolPage))
+        recipe.reset();
+      if (!recipe && size <= 8)
+        recipe = sameAsListed(sp, place, size, listed);
       if (recipe)
         fixups.push_back({opers.getID(), &mf.getFunction(), place, size, *recipe});
       return recipe.has_value();
@@ -256,6 +270,41 @@ private:
           result.fixups.push_back(f);
   }
 
+  // The place of a deopt operand starting at operand `idx`: a register, or a spill slot
+  // read whole (`1, size, fi, 0`); a constant or anything else gives none.
+  static std::optional<View> listedView(const MachineInstr &sp, unsigned idx) {
+    const MachineOperand &mo = sp.getOperand(idx);
+    if (mo.isReg() && mo.getReg().isPhysical())
+      return View::ofReg(mo.getReg());
+    if (mo.isImm() && mo.getImm() == StackMaps::IndirectMemRefOp &&
+        idx + 3 < sp.getNumOperands()) {
+      const MachineOperand &size = sp.getOperand(idx + 1), &fi = sp.getOperand(idx + 2),
+                           &off = sp.getOperand(idx + 3);
+      if (size.isImm() && fi.isFI() && off.isImm() && off.getImm() == 0)
+        return View::ofSlot(fi.getIndex(), unsigned(size.getImm()));
+    }
+    return std::nullopt;
+  }
+
+  // A live-value recipe for `place` if it provably holds the same value as a listed one (or
+  // the zero extension of a listed 32-bit value) when the call is made.
+  std::optional<Recipe> sameAsListed(const MachineInstr &sp, Place place, unsigned size,
+                                     ArrayRef<std::pair<View, unsigned>> listed) {
+    if (!classes)
+      classes = std::make_unique<unimig::ValueClasses>(*sp.getMF());
+    View unlisted = place.isReg() ? View::ofReg(place.reg) : View::ofSlot(place.frame_index, size);
+    for (const auto &[view, location] : listed) {
+      unimig::ValueClasses::Relation rel = classes->relate(sp, unlisted, view);
+      if (rel == unimig::ValueClasses::Relation::Unknown)
+        continue;
+      Recipe r;
+      r.kind = Recipe::LiveValue;
+      r.value = location;
+      return r;
+    }
+    return std::nullopt;
+  }
+
   static const Recipe &findRecipe(const std::vector<Fixup> &fixups, Register reg, int fi = 0) {
     for (const Fixup &f : fixups)
       if (reg.isValid() ? f.place.reg == reg : (!f.place.isReg() && f.place.frame_index == fi))
@@ -281,6 +330,9 @@ private:
   }
 
   unimig::StatepointCheckResult &result;
+  // The current function's equal-value classes, computed when a place first needs them
+  // (reset for each function).
+  std::unique_ptr<unimig::ValueClasses> classes;
 };
 
 char StatepointCheck::ID = 0;

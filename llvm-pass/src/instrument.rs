@@ -1049,7 +1049,7 @@ impl<'a> Instrumenter<'a> {
                     for k in 0..LLVMGetVectorSize(t) {
                         let e = if Self::is_fp_kind(et) {
                             let i = self.restore(self.int_ty(self.bits_of(et)), pieces);
-                            LLVMBuildBitCast(b, i, et, EMPTY)
+                            self.fp_from_bits(i, et)
                         } else {
                             self.restore(et, pieces)
                         };
@@ -1066,9 +1066,62 @@ impl<'a> Instrumenter<'a> {
                 _ => {
                     let bits = self.bits_of(t);
                     let as_int = self.restore(self.int_ty(bits), pieces);
-                    LLVMBuildBitCast(b, as_int, t, c"unimig.restore".as_ptr())
+                    self.fp_from_bits(as_int, t)
                 }
             }
+        }
+    }
+
+    /// At the builder's position: the float or double whose bit pattern is `bits`, moved from
+    /// the integer register by an inline asm `movq`/`movd` (x86-64) or `fmov` (AArch64).
+    ///
+    /// A plain bitcast is a copy the code generator sees through (on AArch64 it is a
+    /// cross-class COPY; x86-64's moves are marked as bitcasts): it would read the original
+    /// floating-point value instead, kept alive across the call in d8-d15 or a spill slot the
+    /// stackmap record does not list, and the site would be unsafe. The asm is the same one
+    /// instruction a bitcast between register files costs. Other floating-point types (half,
+    /// fp128, x86_fp80) keep the bitcast.
+    fn fp_from_bits(&self, bits: LLVMValueRef, t: LLVMTypeRef) -> LLVMValueRef {
+        let b = self.b.0;
+        let kind = llvm::type_kind(t);
+        let (code, constraints) = match (self.isa, kind) {
+            (Isa::X86_64, LLVMTypeKind::LLVMDoubleTypeKind) => ("movq $1, $0", "=x,r"),
+            (Isa::X86_64, LLVMTypeKind::LLVMFloatTypeKind) => ("movd $1, $0", "=x,r"),
+            (Isa::Aarch64, LLVMTypeKind::LLVMDoubleTypeKind) => ("fmov ${0:d}, ${1:x}", "=w,r"),
+            (Isa::Aarch64, LLVMTypeKind::LLVMFloatTypeKind) => ("fmov ${0:s}, ${1:w}", "=w,r"),
+            _ => return unsafe { LLVMBuildBitCast(b, bits, t, c"unimig.restore".as_ptr()) },
+        };
+        unsafe {
+            let mut params = [llvm::type_of(bits)];
+            let fty = LLVMFunctionType(t, params.as_mut_ptr(), 1, 0);
+            let asm = LLVMGetInlineAsm(
+                fty,
+                code.as_ptr() as *const _,
+                code.len(),
+                constraints.as_ptr() as *const _,
+                constraints.len(),
+                0,
+                0,
+                llvm_sys::LLVMInlineAsmDialect::LLVMInlineAsmDialectATT,
+                0,
+            );
+            let mut args = [bits];
+            let call = LLVMBuildCall2(
+                b,
+                fty,
+                asm,
+                args.as_mut_ptr(),
+                1,
+                c"unimig.restore".as_ptr(),
+            );
+            // Neither memory nor side effects (`memory(none)` is the value 0), so the code
+            // generator schedules it like the move it is; no IR pass runs after this one that
+            // could merge two of them across a call.
+            for (attr, value) in [("nounwind", 0), ("memory", 0)] {
+                let a = LLVMCreateEnumAttribute(self.ctx, llvm::enum_attr_kind(attr), value);
+                LLVMAddCallSiteAttribute(call, llvm_sys::LLVMAttributeFunctionIndex, a);
+            }
+            call
         }
     }
 

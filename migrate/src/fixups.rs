@@ -38,6 +38,10 @@ pub enum Recipe {
     Page(u64),
     /// The main thread's thread pointer (AArch64 TPIDR_EL0).
     ThreadPointer,
+    /// The value of the record's location with this number (counting the statepoint's three
+    /// header constants), zero-extended: a second copy of a recorded value that code
+    /// generation kept in another register or slot.
+    LiveValue(u16),
 }
 
 /// One `.unimig.fixups` entry.
@@ -52,12 +56,14 @@ pub struct Fixup {
 
 impl Fixup {
     /// The value to write, given the destination main thread's thread pointer (`None` when it
-    /// cannot be known).
-    pub fn value(&self, thread_pointer: Option<u64>) -> Option<u64> {
+    /// cannot be known) and the frame's record values (every location, zero-extended; `None`
+    /// when the location number is out of range).
+    pub fn value(&self, thread_pointer: Option<u64>, record_values: &[u64]) -> Option<u64> {
         match self.recipe {
             Recipe::Constant(v) | Recipe::Address(v) => Some(v),
             Recipe::Page(v) => Some(v & !0xfff),
             Recipe::ThreadPointer => thread_pointer,
+            Recipe::LiveValue(k) => record_values.get(usize::from(k)).copied(),
         }
     }
 }
@@ -109,6 +115,9 @@ pub fn parse_fixups(bytes: &[u8]) -> Result<Vec<Fixup>, String> {
                 1 => Recipe::Address(value),
                 2 => Recipe::Page(value),
                 3 => Recipe::ThreadPointer,
+                4 => Recipe::LiveValue(
+                    u16::try_from(value).map_err(|_| bad(format!("location number {value}")))?,
+                ),
                 k => return Err(bad(format!("unknown recipe kind {k}"))),
             };
             Ok(Fixup {
@@ -165,11 +174,15 @@ mod tests {
         assert_eq!(f.len(), 3);
         assert_eq!(f[0].place, Place::Register(22));
         assert_eq!(f[0].recipe, Recipe::Page(0x41_2345));
-        assert_eq!(f[0].value(None), Some(0x41_2000));
+        assert_eq!(f[0].value(None, &[]), Some(0x41_2000));
         assert_eq!(f[1].place, Place::Slot(29, -24));
-        assert_eq!((f[1].size, f[1].value(None)), (4, Some(64)));
-        assert_eq!(f[2].value(None), None);
-        assert_eq!(f[2].value(Some(0x1000)), Some(0x1000));
+        assert_eq!((f[1].size, f[1].value(None, &[])), (4, Some(64)));
+        assert_eq!(f[2].value(None, &[]), None);
+        assert_eq!(f[2].value(Some(0x1000), &[]), Some(0x1000));
+        let f = parse_fixups(&entry(9, 4, -8, 7, 2, 8, 4)).unwrap();
+        assert_eq!(f[0].recipe, Recipe::LiveValue(4));
+        assert_eq!(f[0].value(None, &[1, 2, 0, 9, 42]), Some(42));
+        assert_eq!(f[0].value(None, &[1, 2, 0]), None);
     }
 
     #[test]
@@ -177,7 +190,8 @@ mod tests {
         assert!(parse_fixups(&[0; 31]).is_err());
         assert!(parse_fixups(&entry(1, 0, 0, 0, 0, 8, 0)).is_err());
         assert!(parse_fixups(&entry(1, 0, 0, 0, 1, 9, 0)).is_err());
-        assert!(parse_fixups(&entry(1, 0, 0, 0, 1, 8, 4)).is_err());
+        assert!(parse_fixups(&entry(1, 0, 0, 0, 1, 8, 5)).is_err());
+        assert!(parse_fixups(&entry(1, 1 << 16, 0, 0, 1, 8, 4)).is_err());
         assert!(parse_unsafe_sites(&[0; 12]).is_err());
         assert_eq!(parse_unsafe_sites(&[1, 0, 0, 0, 0, 0, 0, 0]), Ok(vec![1]));
     }

@@ -9,7 +9,7 @@ use std::borrow::Cow;
 use unimig_common::Isa;
 
 use crate::checkpoint::{kind, Checkpoint, CheckpointError, Record, MAP_MAIN_STACK};
-use crate::fixups::Place;
+use crate::fixups::{Place, Recipe};
 use crate::image::{fp_reg, sp_reg, Image, ImageError, Site, Value};
 use crate::regs::{self, Regs};
 
@@ -635,8 +635,9 @@ pub fn transform_with<'c>(
                 Value::Direct(..) => return Err(fail(FrameFault::Direct { index })),
             }
         }
-        // Constants code generation kept outside the record, after the live values (a fixup's
-        // place is never a recorded one, so the order does not matter for correctness).
+        // Values code generation kept outside the record (constants, and second copies of
+        // recorded values), after the live values (a fixup's place is never a recorded one, so
+        // the order does not matter for correctness).
         for fx in dst.fixups(d.id) {
             let bad = |reason| {
                 fail(FrameFault::Fixup {
@@ -645,8 +646,11 @@ pub fn transform_with<'c>(
                 })
             };
             let v = fx
-                .value(dst.thread_pointer())
-                .ok_or_else(|| bad("the destination thread pointer is unknown"))?;
+                .value(dst.thread_pointer(), &frames[i].values)
+                .ok_or_else(|| match fx.recipe {
+                    Recipe::LiveValue(_) => bad("its record location does not exist"),
+                    _ => bad("the destination thread pointer is unknown"),
+                })?;
             match fx.place {
                 Place::Register(r) => {
                     let home = *homes

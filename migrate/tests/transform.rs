@@ -412,7 +412,7 @@ fn fixups_recreate_constants_the_record_does_not_list() {
     assert!(!p.a64.is_unsafe(sum.record_id) && !p.x86.is_unsafe(sum.record_id));
     // The linker resolved the symbol: table's address (or its page).
     let table = support::symbol(&p.bytes, "table").unwrap();
-    let values: Vec<u64> = fixups.iter().map(|f| f.value(None).unwrap()).collect();
+    let values: Vec<u64> = fixups.iter().map(|f| f.value(None, &[]).unwrap()).collect();
     for f in fixups {
         assert!(matches!(f.place, Place::Register(19..=28)), "{f:?}");
         match f.recipe {

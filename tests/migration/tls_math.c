@@ -6,14 +6,16 @@
 static _Thread_local double tls_sum;
 static _Thread_local long tls_calls;
 
-static double step(double x, int i) {
+/* Not inlined: the caller's doubles stay live across an instrumented call (its frame is
+ * rebuilt with them in d8-d15 or spill slots). */
+__attribute__((noinline)) static double step(double x, int i) {
     tls_calls++;
     double y = sin(x) * cos(x / 3.0) + sqrt(fabs(x) + 1.0) - log1p(fabs(x));
     tls_sum += y;
     return y + i * 1e-3;
 }
 
-static double series(int n, double start) {
+__attribute__((noinline)) static double series(int n, double start) {
     double a = start, b = start / 2, c = 1.0;
     for (int i = 0; i < n; i++) {
         double s = step(a, i); /* a, b, c live across the call */

@@ -1,8 +1,13 @@
-//! `.unimig.unsafe_sites` survives the link: a program whose loops keep a global's address and
-//! large constants live across calls outside the stackmap records (the check in
-//! llvm-pass/cxx/statepoint_check.cpp finds them) links into two images that both carry the
-//! same non-allocated list of record IDs, each a record of both images' `.llvm_stackmaps`;
-//! the program still runs identically on both ISAs.
+//! `.unimig.unsafe_sites` survives the link: a program whose loops keep values live across
+//! calls outside the stackmap records (the check in llvm-pass/cxx/statepoint_check.cpp finds
+//! them) links into two images that both carry the same non-allocated list of record IDs, each
+//! a record of both images' `.llvm_stackmaps`; the program still runs identically on both ISAs.
+//!
+//! unimig-cc turns off the code-generator transformations that make such sites (loop strength
+//! reduction, MachineLICM, constant hoisting: `STACKMAP_LLVM_OPTIONS` in
+//! llvm-pass/src/pipeline.rs), and FP values and second copies no longer make them either, so
+//! the test turns those transformations back on with `-mllvm` (a user's option overrides the
+//! driver's) to get unsafe sites it can follow through the link.
 
 use object::{Object, ObjectSection};
 use std::collections::BTreeSet;
@@ -22,8 +27,7 @@ int sum_table(int n) {
     return s;
 }
 double wave(double x);
-/* Doubles live across a call: the record lists each one's bit pattern, the code reads the
- * floating-point copy (in a register on AArch64, a spill slot on x86-64). */
+/* Doubles live across a call, and constants MachineLICM hoists out of the loop. */
 double waves(int n) {
     double a = 0.5, b = 1.5, c = 2.5;
     for (int i = 0; i < n; i++) { double w = wave(a); a = a * 0.9 + w; b += w * c; c = c * 1.01 - w; }
@@ -77,7 +81,17 @@ fn lists(image: &Path) -> (Vec<u64>, BTreeSet<u64>) {
 fn unsafe_sites_reach_both_images() {
     let _t = Timer::start("unsafe_sites");
     let tmp = temp_dir("unsafe_sites");
-    let flags = ["-O2", "-funimig-points=all", "-funimig-stackmaps"];
+    let flags = [
+        "-O2",
+        "-funimig-points=all",
+        "-funimig-stackmaps",
+        "-mllvm",
+        "-disable-lsr=false",
+        "-mllvm",
+        "-disable-machine-licm=false",
+        "-mllvm",
+        "-disable-constant-hoisting=false",
+    ];
     let mut objects = Vec::new();
     for (name, text) in [("loops", LOOPS), ("main", MAIN)] {
         let src = tmp.path().join(format!("{name}.c"));

@@ -1,0 +1,53 @@
+// Which registers and spill slots hold the same value at a statepoint, after register
+// allocation (value_classes.cpp).
+//
+// The register allocator often keeps two copies of a value live across a call: the register or
+// slot the statepoint's record lists, and a spill slot (or another register) the code after
+// the call reads. The second copy is not in the record, but it is provably the same value, so
+// the transformer can write the recorded value there too (a "live value" fixup, remat.h).
+#pragma once
+
+#include "remat.h"
+
+#include "llvm/ADT/DenseMap.h"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+
+namespace llvm {
+class MachineFunction;
+class MachineInstr;
+}  // namespace llvm
+
+namespace unimig {
+
+// A view of a place: a physical register (as named, so `w19` and `x19` are two views), or the
+// first `bytes` bytes of a spill slot.
+struct View {
+  llvm::Register reg;
+  int frame_index = 0;
+  unsigned bytes = 0;  // for a slot
+  static View ofReg(llvm::Register r) { return View{r, 0, 0}; }
+  static View ofSlot(int fi, unsigned bytes) { return View{llvm::Register(), fi, bytes}; }
+};
+
+// Equal-value classes just before each statepoint of a function: a forward must-analysis in
+// which copies, spills and reloads keep a value's class, a 32-bit general-purpose write gives
+// the 64-bit register the zero extension of its class, and every other write a new class.
+class ValueClasses {
+public:
+  explicit ValueClasses(const llvm::MachineFunction &mf);
+  ~ValueClasses();
+
+  // How `unlisted` relates to `listed` just before the statepoint `sp`: equal (the same
+  // bytes), the zero extension of a 32-bit `listed`, or unknown.
+  enum class Relation { Unknown, Equal, ZeroExtended };
+  Relation relate(const llvm::MachineInstr &sp, View unlisted, View listed) const;
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> impl;
+};
+
+}  // namespace unimig
