@@ -94,6 +94,21 @@ struct ValueClasses::Impl {
   // The class of view `k`, giving it a new one (named after `mi` and `k`) if it has none.
   // In a loop `mi` runs again: views still holding that class from an earlier run hold an
   // older value, so they lose it.
+  // Whether `mi` moves all of `reg` to or from spill slot `fi`. Only spill slots are
+  // tracked: nothing else reaches them, while a stack object (an alloca) can also be written
+  // through a pointer. A narrower access (a byte store of a 32-bit register) is not a copy.
+  bool isWholeSpill(const MachineInstr &mi, int fi, Register reg) const {
+    if (!mf.getFrameInfo().isSpillSlotObjectIndex(fi))
+      return false;
+    for (const MachineMemOperand *mmo : mi.memoperands()) {
+      LocationSize size = mmo->getSize();
+      if (!size.hasValue() || size.getValue().isScalable() ||
+          size.getValue().getFixedValue() * 8 != bits(reg))
+        return false;
+    }
+    return true;
+  }
+
   Class classOf(State &s, const MachineInstr &mi, Key k) {
     if (auto it = s.find(k); it != s.end())
       return it->second;
@@ -156,7 +171,8 @@ struct ValueClasses::Impl {
           s[Key(dlo.id())] = *lo;
         return;
       }
-    } else if (Register src = tii.isStoreToStackSlot(mi, fi); src && src.isPhysical()) {
+    } else if (Register src = tii.isStoreToStackSlot(mi, fi);
+               src && src.isPhysical() && isWholeSpill(mi, fi, src)) {
       unsigned bytes = bits(src) / 8;
       Class c = classOf(s, mi, Key(src.id()));
       std::optional<Class> lo;
@@ -167,7 +183,8 @@ struct ValueClasses::Impl {
       if (lo)
         s[keyOf(View::ofSlot(fi, 4))] = *lo;  // little-endian: the low half comes first
       return;
-    } else if (Register dst = tii.isLoadFromStackSlot(mi, fi); dst && dst.isPhysical()) {
+    } else if (Register dst = tii.isLoadFromStackSlot(mi, fi);
+               dst && dst.isPhysical() && isWholeSpill(mi, fi, dst)) {
       unsigned bytes = bits(dst) / 8;
       Class c = classOf(s, mi, keyOf(View::ofSlot(fi, bytes)));
       std::optional<Class> lo;
@@ -299,6 +316,10 @@ ValueClasses::Relation ValueClasses::relate(const MachineInstr &sp, View unliste
   if (it == impl->before_statepoint.end())
     return Relation::Unknown;
   const State &s = it->second;
+  const MachineFrameInfo &mfi = impl->mf.getFrameInfo();
+  for (View v : {unlisted, listed})
+    if (!v.reg.isValid() && !mfi.isSpillSlotObjectIndex(v.frame_index))
+      return Relation::Unknown;  // stack objects are not tracked (see isWholeSpill)
   auto u = s.find(keyOf(unlisted)), l = s.find(keyOf(listed));
   if (u == s.end() || l == s.end())
     return Relation::Unknown;

@@ -8,8 +8,16 @@ struct acc {
     unsigned n;
 };
 
-int feed(struct acc *a, const unsigned char *p, unsigned len);
-double wave(double x, int i);
+#include <stdio.h>
+
+__attribute__((noinline)) int feed(struct acc *a, const unsigned char *p, unsigned len) {
+    for (unsigned i = 0; i < len; i++)
+        a->sum = a->sum * 31 + p[i];
+    a->n += len;
+    return (int)(a->sum & 1);
+}
+
+__attribute__((noinline)) double wave(double x, int i) { return x * 0.5 + i * 0.25; }
 
 long digest(unsigned char *dst, unsigned long *dst_len, const unsigned char *src,
             unsigned long src_len, int level) {
@@ -40,4 +48,14 @@ double series(int n, double start) {
         c = c * 1.0001 + s / 10.0;
     }
     return a + b + c;
+}
+
+int main(void) {
+    static unsigned char in[4096], out[64];
+    for (unsigned i = 0; i < sizeof in; i++)
+        in[i] = (unsigned char)(i * 7 ^ i >> 3);
+    unsigned long n = sizeof out;
+    long d = digest(out, &n, in, sizeof in, 5);
+    printf("%ld %lu %d %.6f\n", d, n, out[n - 1], series(100, 0.5));
+    return 0;
 }
