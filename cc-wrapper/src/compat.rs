@@ -33,19 +33,21 @@ pub enum Flag {
     LongDouble,
     ComputedGoto,
     IsaDivergent,
+    IsaLayout,
     Exceptions,
     MustTail,
     Unsupported,
 }
 
 impl Flag {
-    pub const ALL: [Flag; 9] = [
+    pub const ALL: [Flag; 10] = [
         Flag::InlineAsm,
         Flag::Varargs,
         Flag::Setjmp,
         Flag::LongDouble,
         Flag::ComputedGoto,
         Flag::IsaDivergent,
+        Flag::IsaLayout,
         Flag::Exceptions,
         Flag::MustTail,
         Flag::Unsupported,
@@ -60,6 +62,7 @@ impl Flag {
             Flag::LongDouble => "unimig-long-double",
             Flag::ComputedGoto => "unimig-computed-goto",
             Flag::IsaDivergent => "unimig-isa-divergent",
+            Flag::IsaLayout => "unimig-isa-layout",
             Flag::Exceptions => "unimig-exceptions",
             Flag::MustTail => "unimig-musttail",
             Flag::Unsupported => "unimig-unsupported",
@@ -272,6 +275,14 @@ fn hazard_diagnostic(function: &str, kind: &HazardKind) -> (Flag, String) {
                 "'{function}' uses long double, which is 80-bit x87 on x86_64 and 128-bit IEEE \
                  on aarch64: results differ between the ISAs, and a long double in memory is \
                  not converted when the program migrates"
+            ),
+        ),
+        HazardKind::IsaSizedLocal { x86_64, aarch64 } => (
+            Flag::IsaLayout,
+            format!(
+                "'{function}' has a local whose type differs in size between x86_64 and \
+                 aarch64 ({x86_64} vs {aarch64} bytes, e.g. struct stat): it gets the larger \
+                 slot on both ISAs; its contents are not converted when the program migrates"
             ),
         ),
         HazardKind::ComputedGoto => (

@@ -40,9 +40,23 @@ Key keyOf(View v) {
 
 bool isSlotKey(Key k) { return k < 0; }
 
-// The class of the zero extension to 64 bits of a 32-bit value of class `c` is `c | kZext`:
-// a link kept inside the class numbers, so renaming and meets cannot separate the two.
-constexpr Class kZext = Class(1) << 63;
+// How a view's bits relate to its class's base value `c`, kept in the top bits of the class
+// number so that renaming and meets cannot separate a value from its extensions.
+enum Tag : unsigned {
+  Plain = 0,       // the view is `c`
+  Zext32To64 = 1,  // a 64-bit view: `c` (32 bits) zero-extended
+  Zext8 = 2,       // a 32-bit view: the low 8 bits of `c`, zero-extended
+  Zext16 = 3,      // a 32-bit view: the low 16 bits of `c`, zero-extended
+  Zext8To64 = 4,   // a 64-bit view: the low 8 bits of `c`, zero-extended
+  Zext16To64 = 5,  // a 64-bit view: the low 16 bits of `c`, zero-extended
+  Low8 = 6,        // the view's low 8 bits are `c`'s; the rest is undefined (implicit-def)
+  Low16 = 7,       // the view's low 16 bits are `c`'s; the rest is undefined
+};
+constexpr unsigned kTagShift = 61;
+constexpr Class kTagMask = Class(7) << kTagShift;
+Class baseOf(Class c) { return c & ~kTagMask; }
+Tag tagOf(Class c) { return Tag(c >> kTagShift); }
+Class tagged(Class c, Tag t) { return baseOf(c) | (Class(t) << kTagShift); }
 int slotOf(Key k) { return int((k - kSlotBase) >> 8); }
 
 }  // namespace
@@ -117,7 +131,7 @@ struct ValueClasses::Impl {
       it->second = next++;
     Class c = it->second;
     for (auto e = s.begin(); e != s.end();)
-      if ((e->second & ~kZext) == c)
+      if (baseOf(e->second) == c)
         e = s.erase(e);
       else
         ++e;
@@ -125,9 +139,21 @@ struct ValueClasses::Impl {
     return c;
   }
 
-  // A 32-bit view never holds an extended class (sizes are checked), so `c` has no flag;
-  // should it have one, the result is a class of its own.
-  Class zextOf(Class c) { return c & kZext ? next++ : c | kZext; }
+  // The class of a 32-bit view of class `c` zero-extended to 64 bits (a 32-bit write).
+  Class zextOf(Class c) { return widened(c).value_or(next++); }
+
+  static std::optional<Class> widened(Class c) {
+    switch (tagOf(c)) {
+    case Plain:
+      return tagged(c, Zext32To64);
+    case Zext8:
+      return tagged(c, Zext8To64);
+    case Zext16:
+      return tagged(c, Zext16To64);
+    default:
+      return std::nullopt;  // nothing a 32-bit view holds
+    }
+  }
 
   void killReg(State &s, Register r) {
     for (auto it = s.begin(); it != s.end();)
@@ -156,7 +182,50 @@ struct ValueClasses::Impl {
   void transfer(const MachineInstr &mi, State &s) {
     if (mi.isDebugInstr())
       return;
+    transferValues(mi, s);
+    markUndefinedUppers(mi, s);
+  }
+
+  // An 8- or 16-bit write that implicitly defines a wider register (x86-64 `r12b = COPY r14b,
+  // implicit-def r12d`) leaves the wider register's upper bits undefined: its meaningful part
+  // is the narrow value.
+  void markUndefinedUppers(const MachineInstr &mi, State &s) {
+    for (const MachineOperand &def : mi.operands()) {
+      if (!def.isReg() || !def.isDef() || def.isImplicit() || !def.getReg().isPhysical())
+        continue;
+      unsigned width = bits(def.getReg());
+      if (width != 8 && width != 16)
+        continue;
+      auto it = s.find(Key(def.getReg().id()));
+      if (it == s.end() || tagOf(it->second) != Plain)
+        continue;
+      for (const MachineOperand &wide : mi.operands())
+        if (wide.isReg() && wide.isDef() && wide.isImplicit() && wide.getReg().isPhysical() &&
+            tri.isSuperRegister(def.getReg(), wide.getReg()))
+          s[Key(wide.getReg().id())] = tagged(it->second, width == 8 ? Low8 : Low16);
+    }
+  }
+
+  // x86-64 `movzx r32, r8/r16` of a register's own value: the zero extension of its class.
+  bool narrowZeroExtension(const MachineInstr &mi, State &s) {
+    StringRef name = tii.getName(mi.getOpcode());
+    if (name != "MOVZX32rr8" && name != "MOVZX32rr16")
+      return false;
+    const MachineOperand &dst = mi.getOperand(0), &src = mi.getOperand(1);
+    if (!dst.isReg() || !src.isReg() || !dst.getReg().isPhysical() ||
+        !src.getReg().isPhysical() || dst.getSubReg() || src.getSubReg())
+      return false;
+    Class c = classOf(s, mi, Key(src.getReg().id()));
+    if (tagOf(c) != Plain)
+      return false;
+    setReg(s, dst.getReg(), tagged(c, name == "MOVZX32rr8" ? Zext8 : Zext16));
+    return true;
+  }
+
+  void transferValues(const MachineInstr &mi, State &s) {
     int fi = 0;
+    if (narrowZeroExtension(mi, s))
+      return;
     if (mi.isCopy()) {
       const MachineOperand &dst = mi.getOperand(0), &src = mi.getOperand(1);
       if (dst.getReg().isPhysical() && src.getReg().isPhysical() && !dst.getSubReg() &&
@@ -234,13 +303,14 @@ struct ValueClasses::Impl {
         out[k] = ca;
         continue;
       }
-      // Two extensions merge into the extension of their merged 32-bit classes (the 32-bit
-      // views merge into that same pair).
-      Class flag = ca & cb & kZext;
-      auto [p, inserted] = pairs.try_emplace({ca & ~flag, cb & ~flag}, 0);
+      // Two extensions of one kind merge into that extension of their merged bases (the
+      // narrower views merge into that same pair).
+      bool same = tagOf(ca) == tagOf(cb);
+      auto [p, inserted] =
+          pairs.try_emplace(same ? std::pair(baseOf(ca), baseOf(cb)) : std::pair(ca, cb), 0);
       if (inserted)
         p->second = next++;
-      out[k] = p->second | flag;
+      out[k] = same ? tagged(p->second, tagOf(ca)) : p->second;
     }
     return out;
   }
@@ -251,7 +321,7 @@ struct ValueClasses::Impl {
   State canonicalise(const MachineBasicBlock *mbb, const State &s) {
     std::map<Class, Class> rename;
     for (const auto &[k, c] : s) {
-      Class base = c & ~kZext;
+      Class base = baseOf(c);
       if (rename.count(base))
         continue;
       auto [it, inserted] = canonical.try_emplace({mbb, unsigned(rename.size())}, 0);
@@ -261,7 +331,7 @@ struct ValueClasses::Impl {
     }
     State out;
     for (const auto &[k, c] : s)
-      out[k] = rename[c & ~kZext] | (c & kZext);
+      out[k] = tagged(rename[baseOf(c)], tagOf(c));
     return out;
   }
 
@@ -323,10 +393,24 @@ ValueClasses::Relation ValueClasses::relate(const MachineInstr &sp, View unliste
   auto u = s.find(keyOf(unlisted)), l = s.find(keyOf(listed));
   if (u == s.end() || l == s.end())
     return Relation::Unknown;
-  if (u->second == l->second)
+  Class cu = u->second, cl = l->second;
+  if (cu == cl)
     return Relation::Equal;
-  if (!(l->second & kZext) && u->second == (l->second | kZext))
+  if (Impl::widened(cl) == cu)
     return Relation::ZeroExtended;
+  // The unlisted view means only the low 8 (16) bits of its base value (a narrow register or
+  // slot, or a register whose upper bits are undefined), and the listed view's low 8 (16)
+  // bits are those bits: every tag keeps the low 8 bits, the 8-bit extensions and Low8 do
+  // not keep 16.
+  if (baseOf(cu) != baseOf(cl))
+    return Relation::Unknown;
+  unsigned bytes = unlisted.reg.isValid() ? impl->bits(unlisted.reg) / 8 : unlisted.bytes;
+  Tag tu = tagOf(cu), tl = tagOf(cl);
+  bool low8 = tu == Low8 || (tu == Plain && bytes == 1);
+  bool low16 = tu == Low16 || (tu == Plain && bytes == 2);
+  bool keeps16 = tl != Zext8 && tl != Zext8To64 && tl != Low8;
+  if (low8 || (low16 && keeps16))
+    return Relation::LowBits;
   return Relation::Unknown;
 }
 

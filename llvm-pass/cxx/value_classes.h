@@ -34,15 +34,20 @@ struct View {
 
 // Equal-value classes just before each statepoint of a function: a forward must-analysis in
 // which copies, spills and reloads keep a value's class, a 32-bit general-purpose write gives
-// the 64-bit register the zero extension of its class, and every other write a new class.
+// the 64-bit register the zero extension of its class, x86-64 `movzx` the zero extension of
+// an 8/16-bit register's class, an 8/16-bit write leaves an implicitly defined wider register
+// meaning only its low bits, and every other write gives a new class.
 class ValueClasses {
 public:
   explicit ValueClasses(const llvm::MachineFunction &mf);
   ~ValueClasses();
 
   // How `unlisted` relates to `listed` just before the statepoint `sp`: equal (the same
-  // bytes), the zero extension of a 32-bit `listed`, or unknown.
-  enum class Relation { Unknown, Equal, ZeroExtended };
+  // bytes), the zero extension of a 32-bit `listed`, a narrow value (or a register whose
+  // upper bits are undefined) that is `listed`'s low 8 or 16 bits, or unknown. In each known
+  // case, writing `listed`'s value (zero-extended) in `unlisted`'s size gives `unlisted` what
+  // the code reads from it.
+  enum class Relation { Unknown, Equal, ZeroExtended, LowBits };
   Relation relate(const llvm::MachineInstr &sp, View unlisted, View listed) const;
 
 private:

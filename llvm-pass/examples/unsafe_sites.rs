@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! UNIMIG_KEEP_TEMPS=1 unimig-cc -O2 -funimig-points=all -funimig-stackmaps -c x.c   # keeps N-x.{x86_64,aarch64}.bc
-//! cargo run --release -p unimig-llvm-pass --example unsafe_sites -- [-mllvm OPT]... A.x86_64.bc...
+//! cargo run --release -p unimig-llvm-pass --example unsafe_sites -- [-mllvm OPT]... \
+//!     [--library-functions NAMES] A.x86_64.bc...
 //! ```
 //! With `--ir DIR`, also writes each ISA's instrumented IR to `DIR/X.<isa>.ll` (to look at the
 //! machine code before prologue insertion with `llc-19 -stop-before=prologepilog`).
@@ -19,10 +20,21 @@ fn main() -> Result<()> {
     let mut llvm_args = Vec::new();
     let mut inputs = Vec::new();
     let mut ir_dir = None;
+    let mut library = std::collections::BTreeSet::new();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         if arg == "-mllvm" {
             llvm_args.push(args.next().context("-mllvm needs a value")?);
+        } else if arg == "--library-functions" {
+            // One name per line (e.g. `llvm-nm-19 --defined-only -j libc.a`): direct calls
+            // to them stay plain calls, as unimig-cc compiles them.
+            let file = args.next().context("--library-functions needs a file")?;
+            library = std::fs::read_to_string(&file)?
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.ends_with(':'))
+                .map(String::from)
+                .collect();
         } else if arg == "--ir" {
             ir_dir = Some(std::path::PathBuf::from(
                 args.next().context("--ir needs a value")?,
@@ -35,7 +47,10 @@ fn main() -> Result<()> {
     set_llvm_options(&unimig_llvm_pass::pipeline::stackmap_llvm_options(
         &llvm_args,
     ))?;
-    let opts = Options::default();
+    let opts = Options {
+        library_functions: std::sync::Arc::new(library),
+        ..Options::default()
+    };
     let (mut sites, mut bad_x, mut bad_a, mut union) = (0, 0, 0, 0);
     let (mut fixed_x, mut fixed_a) = (0, 0);
     for x86 in &inputs {

@@ -40,7 +40,7 @@ pub fn scan(functions: &[LLVMValueRef]) -> Vec<Hazard> {
                 };
                 let loc = match kind {
                     HazardKind::ComputedGoto => goto_loc(i),
-                    HazardKind::LongDouble => srcloc::of_instruction(i),
+                    _ => srcloc::of_instruction(i),
                 };
                 match found.iter_mut().find(|(k, _)| *k == kind) {
                     Some((_, known @ None)) => *known = loc,

@@ -242,7 +242,17 @@ impl<'a> Instrumenter<'a> {
 
     /// Moves `f`'s locals to the shadow stack, if that is on ([`crate::shadow`]).
     fn shadow_stack(&mut self, f: LLVMValueRef) {
-        if let Some(frame) = self.shadow.as_mut().and_then(|s| s.function(f)) {
+        let sizes = self
+            .opts
+            .shadow_slot_sizes
+            .get(&llvm::value_name(f))
+            .map(Vec::as_slice);
+        let hazards = &mut self.report.hazards;
+        if let Some(frame) = self
+            .shadow
+            .as_mut()
+            .and_then(|s| s.function(f, sizes, hazards))
+        {
             self.report.shadow_frames.push(frame);
         }
     }

@@ -236,6 +236,11 @@ pub struct Options {
     /// (jansson's test suite crashes, on both ISAs) and crashes on AArch64 with them in stack
     /// slots (see `pipeline::max_gc_registers`).
     pub relocate_live_values: bool,
+    /// Per function, the (x86-64, AArch64) byte sizes of its static shadow slots in IR order,
+    /// for functions whose locals have a type of a different size per ISA (`struct stat`: 144
+    /// vs 128 bytes): each slot then takes the larger size on both ISAs, so the frames agree
+    /// (and a [`HazardKind::IsaSizedLocal`] warns). [`compile_pair`] fills it.
+    pub shadow_slot_sizes: std::sync::Arc<std::collections::BTreeMap<String, Vec<(u64, u64)>>>,
 }
 
 impl Default for Options {
@@ -257,6 +262,7 @@ impl Default for Options {
             strip_debug_info: false,
             library_functions: Default::default(),
             relocate_live_values: false,
+            shadow_slot_sizes: Default::default(),
         }
     }
 }
@@ -379,6 +385,9 @@ pub enum HazardKind {
     LongDouble,
     /// `goto *p` (`indirectbr`): label addresses are code addresses, which differ per ISA.
     ComputedGoto,
+    /// A local whose type has a different size per ISA (`struct stat`): its shadow slot takes
+    /// the larger size, and its contents are in the layout of the ISA that wrote them.
+    IsaSizedLocal { x86_64: u64, aarch64: u64 },
 }
 
 /// One function's first use of a [`HazardKind`].

@@ -279,7 +279,8 @@ impl<'c> Tracker<'c> {
             if opts.instruments() {
                 let hazards = hazards::scan(&module.functions());
                 let mut report = instrument::instrument_module(&module, isa, opts)?;
-                report.hazards = hazards;
+                // The scan's hazards first, then the instrumentation's own (widened locals).
+                report.hazards.splice(0..0, hazards);
                 Ok(report)
             } else {
                 Ok(Report::default())
@@ -345,9 +346,13 @@ pub fn compile_with_report(bitcode: &[u8], isa: Isa, opts: &Options) -> Result<O
 /// What the coordinator of [`compile_pair`] tells each ISA's thread after comparing reports.
 enum Decision {
     Generate,
-    /// Start again, leaving these functions uninstrumented.
-    Redo(Vec<String>),
+    /// Start again, leaving these functions uninstrumented
+    /// ([`Options::skip_functions`]) and giving these their shadow slots' sizes
+    /// ([`Options::shadow_slot_sizes`]).
+    Redo(Vec<String>, SlotSizes),
 }
+
+type SlotSizes = std::sync::Arc<std::collections::BTreeMap<String, Vec<(u64, u64)>>>;
 
 type Reported = (Isa, Result<Report, StepError>);
 
@@ -439,20 +444,27 @@ fn pair_worker(
                     },
                 ))
             }
-            Decision::Redo(skip) => opts.skip_functions = skip,
+            Decision::Redo(skip, sizes) => {
+                opts.skip_functions = skip;
+                opts.shadow_slot_sizes = sizes;
+            }
         }
     }
 }
 
-/// Collects both ISAs' reports and decides: generate code, or redo both once without the
-/// functions whose call sites differ. Returns the first error (x86-64's when both failed).
+/// Collects both ISAs' reports and decides: generate code, or redo both. A function whose
+/// frames differ only in the sizes of its shadow slots (a local of a type with a different
+/// size per ISA) is redone with the larger sizes on both; any other difference leaves the
+/// function uninstrumented (on the next attempt, also a widened one that still differs).
+/// Returns the first error (x86-64's when both failed).
 fn coordinate(
     reports: &Receiver<Reported>,
     deciders: &[Sender<Decision>],
     opts: &Options,
 ) -> Result<()> {
     let mut skip = opts.skip_functions.clone();
-    for attempt in 0..2 {
+    let mut sizes = (*opts.shadow_slot_sizes).clone();
+    for attempt in 0..3 {
         let mut got: [Option<Result<Report, StepError>>; 2] = [None, None];
         for _ in 0..2 {
             // A worker that panicked sends nothing; joining it re-raises the panic.
@@ -472,15 +484,56 @@ fn coordinate(
             }
             return Ok(());
         }
-        if attempt == 1 {
+        if attempt == 2 {
             bail!("instrumentation: functions still differ between the ISAs after skipping: {divergent:?}");
         }
-        skip.extend(divergent);
+        for f in divergent {
+            match slot_sizes_to_agree(&x, &a, &f) {
+                Some(s) if attempt == 0 && !sizes.contains_key(&f) => {
+                    sizes.insert(f, s);
+                }
+                _ => skip.push(f),
+            }
+        }
+        let shared = std::sync::Arc::new(sizes.clone());
         for d in deciders {
-            let _ = d.send(Decision::Redo(skip.clone()));
+            let _ = d.send(Decision::Redo(skip.clone(), shared.clone()));
         }
     }
-    unreachable!("the second attempt returns")
+    unreachable!("the third attempt returns")
+}
+
+/// The (x86-64, AArch64) sizes of `function`'s shadow slots, if its call sites agree and its
+/// frames differ only in slot sizes (same number of static and dynamic slots); `None` if that
+/// cannot make them agree.
+fn slot_sizes_to_agree(x: &Report, a: &Report, function: &str) -> Option<Vec<(u64, u64)>> {
+    let sites = |r: &Report| -> Vec<(Option<String>, Vec<u16>)> {
+        r.call_sites
+            .iter()
+            .filter(|c| c.function == function)
+            .map(|c| (c.callee.clone(), c.live_sizes.clone()))
+            .collect()
+    };
+    if sites(x) != sites(a) {
+        return None;
+    }
+    let frame = |r: &Report| {
+        r.shadow_frames
+            .iter()
+            .find(|f| f.function == function)
+            .cloned()
+    };
+    let (fx, fa) = (frame(x)?, frame(a)?);
+    if fx.slots.len() != fa.slots.len() || fx.dynamic != fa.dynamic {
+        return None;
+    }
+    let pairs: Vec<(u64, u64)> = fx
+        .slots
+        .iter()
+        .zip(&fa.slots)
+        .map(|(p, q)| (p.1, q.1))
+        .collect();
+    pairs.iter().any(|(p, q)| p != q).then_some(pairs)
 }
 
 /// Functions whose stackmapped call sites (callee, live-value sizes) or shadow frames differ

@@ -59,7 +59,8 @@
 //! left alone.
 
 use crate::llvm::{self, llvm_sys, Builder, EMPTY};
-use crate::ShadowFrame;
+use crate::srcloc;
+use crate::{Hazard, HazardKind, ShadowFrame};
 use llvm_sys::core::*;
 use llvm_sys::prelude::*;
 use llvm_sys::target::{LLVMABISizeOfType, LLVMGetModuleDataLayout};
@@ -204,7 +205,16 @@ impl Shadow {
 
     /// Moves `f`'s allocas to the shadow stack; returns the frame it laid out, or `None` if the
     /// function needed nothing (no allocas, stack save/restore or returns_twice calls).
-    pub(crate) fn function(&mut self, f: LLVMValueRef) -> Option<ShadowFrame> {
+    ///
+    /// `sizes`: the (x86-64, AArch64) sizes of the static slots when the ISAs' types differ
+    /// ([`crate::Options::shadow_slot_sizes`]); each slot takes the larger one, and a slot whose
+    /// sizes differ adds a hazard to `hazards`.
+    pub(crate) fn function(
+        &mut self,
+        f: LLVMValueRef,
+        sizes: Option<&[(u64, u64)]>,
+        hazards: &mut Vec<Hazard>,
+    ) -> Option<ShadowFrame> {
         let td = unsafe { LLVMGetModuleDataLayout(self.m) };
         let entry = unsafe { LLVMGetEntryBasicBlock(f) };
         let mut slots: Vec<Slot> = Vec::new();
@@ -232,9 +242,21 @@ impl Shadow {
                             continue;
                         }
                         let n = unsafe { LLVMConstIntGetZExtValue(count) };
-                        let bytes = unsafe { LLVMABISizeOfType(td, ty) } * n;
+                        let mut bytes = unsafe { LLVMABISizeOfType(td, ty) } * n;
                         if is_write_only(i) {
                             continue;
+                        }
+                        if let Some(&(x86_64, aarch64)) =
+                            sizes.and_then(|s| s.get(frame.slots.len()))
+                        {
+                            bytes = bytes.max(x86_64).max(aarch64);
+                            if x86_64 != aarch64 {
+                                hazards.push(Hazard {
+                                    function: frame.function.clone(),
+                                    kind: HazardKind::IsaSizedLocal { x86_64, aarch64 },
+                                    loc: srcloc::of_instruction_or_function(i, f),
+                                });
+                            }
                         }
                         let a = slot_align(u64::from(unsafe { LLVMGetAlignment(i) }));
                         let offset = align_up(size, a);

@@ -202,6 +202,32 @@ fn second_copies_of_recorded_values() {
     ping_pong("copies", 20, 24);
 }
 
+/// A function with a `struct stat` local (144 bytes on x86-64, 128 on AArch64) is on the
+/// stack at every migration point: its shadow slot takes the larger size on both ISAs (with a
+/// -Wunimig-isa-layout warning) instead of leaving the function uninstrumented, which refused
+/// every migration.
+#[test]
+fn locals_of_isa_sized_types() {
+    let dir = temp_dir("migration-statlocal");
+    let src = tests_dir().join("migration").join("statlocal.c");
+    let out = check(
+        command(cc())
+            .args(FLAGS)
+            .arg("-c")
+            .arg(&src)
+            .arg("-o")
+            .arg(dir.path().join("statlocal.o")),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("statlocal.c:16: warning: 'scan' has a local whose type differs in size")
+            && stderr.contains("(144 vs 128 bytes")
+            && stderr.contains("[-Wunimig-isa-layout]"),
+        "{stderr}"
+    );
+    ping_pong("statlocal", 20, 24);
+}
+
 #[test]
 fn thread_locals_and_libm() {
     ping_pong("tls_math", 20, 24);
