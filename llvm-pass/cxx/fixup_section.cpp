@@ -115,7 +115,10 @@ public:
       out.emitIntValue(ok ? r.where : 0, 1);
       out.emitIntValue(f.size, 1);
       out.emitIntValue(f.recipe.kind, 1);
-      out.emitZeros(7);
+      out.emitZeros(3);
+      // A live value's addend (the check keeps it within i32); 0 for the other recipes.
+      int64_t addend = f.recipe.kind == Recipe::LiveValue ? f.recipe.addend : 0;
+      out.emitIntValue(uint64_t(uint32_t(int32_t(addend))), 4);
     }
     out.popSection();
   }

@@ -48,7 +48,10 @@ raw_ostream &operator<<(raw_ostream &out, const Recipe &r) {
   case Recipe::ThreadPointer:
     return out << "tp";
   case Recipe::LiveValue:
-    return out << "loc:" << r.value;
+    out << "loc:" << r.value;
+    if (r.addend)
+      out << (r.addend > 0 ? "+" : "") << r.addend;
+    return out;
   case Recipe::PassThrough:
     return out << "callers";
   case Recipe::ConstantPoolPage:

@@ -26,8 +26,9 @@ struct Recipe {
     SymbolPage = 2,     // (symbol + `value`) & ~0xfff: AArch64 ADRP
     ThreadPointer = 3,  // AArch64 TPIDR_EL0 (x86-64 code reads %fs:0 from memory, not a register)
     // The same value as the record's location number `value` (counting the statepoint's
-    // three header constants), zero-extended to the place's size: a second copy the register
-    // allocator kept (value_classes.h). Not a reaching-definition recipe: the check finds it.
+    // three header constants), zero-extended to the place's size, plus `addend`: a second
+    // copy the register allocator kept, or an address derived from a recorded one
+    // (value_classes.h). Not a reaching-definition recipe: the check finds it.
     LiveValue = 4,
     // A callee-saved register still holding the caller's value (not written on any path from
     // the function's entry): nothing to fix, the transformer's register homes carry the
@@ -43,9 +44,12 @@ struct Recipe {
   // For symbol recipes: a global, or else the name of an external symbol (libcalls).
   const llvm::GlobalValue *global = nullptr;
   std::string external;
+  // For LiveValue: added to the location's value (a field or local address next to its base).
+  int64_t addend = 0;
 
   bool operator==(const Recipe &o) const {
-    return kind == o.kind && value == o.value && global == o.global && external == o.external;
+    return kind == o.kind && value == o.value && global == o.global &&
+           external == o.external && addend == o.addend;
   }
   bool isSymbol() const { return kind == SymbolAddress || kind == SymbolPage; }
 };

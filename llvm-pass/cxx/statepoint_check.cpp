@@ -294,12 +294,16 @@ private:
       classes = std::make_unique<unimig::ValueClasses>(*sp.getMF());
     View unlisted = place.isReg() ? View::ofReg(place.reg) : View::ofSlot(place.frame_index, size);
     for (const auto &[view, location] : listed) {
-      unimig::ValueClasses::Relation rel = classes->relate(sp, unlisted, view);
-      if (rel == unimig::ValueClasses::Relation::Unknown)
+      int64_t addend = 0;
+      unimig::ValueClasses::Relation rel = classes->relate(sp, unlisted, view, &addend);
+      // The section holds the addend as an i32.
+      if (rel == unimig::ValueClasses::Relation::Unknown || addend < INT32_MIN ||
+          addend > INT32_MAX)
         continue;
       Recipe r;
       r.kind = Recipe::LiveValue;
       r.value = location;
+      r.addend = addend;
       return r;
     }
     return std::nullopt;

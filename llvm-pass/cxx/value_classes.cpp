@@ -18,6 +18,7 @@
 #include "llvm/CodeGen/TargetSubtargetInfo.h"
 
 #include <map>
+#include <set>
 #include <vector>
 
 using namespace llvm;
@@ -69,6 +70,10 @@ struct ValueClasses::Impl {
   Class next = 1;
   std::map<std::pair<const MachineInstr *, Key>, Class> fresh;
   std::map<std::pair<Class, Class>, Class> pairs;
+  // Classes of 64-bit values that are another class's value plus a constant (the address of a
+  // field or of a shadow-stack local next to its base pointer): interned both ways.
+  std::map<std::pair<Class, int64_t>, Class> offset_ids;
+  std::map<Class, std::pair<Class, int64_t>> offsets;
   std::map<std::pair<const MachineBasicBlock *, unsigned>, Class> canonical;
   std::map<const MachineInstr *, State> before_statepoint;
 
@@ -131,12 +136,80 @@ struct ValueClasses::Impl {
       it->second = next++;
     Class c = it->second;
     for (auto e = s.begin(); e != s.end();)
-      if (baseOf(e->second) == c)
+      if (baseOf(e->second) == c || offsetBase(e->second) == c)
         e = s.erase(e);
       else
         ++e;
     s[k] = c;
     return c;
+  }
+
+  // `base` + `off` (flattened: an offset of an offset is one offset of the first base).
+  Class plusOffset(Class base, int64_t off) {
+    if (auto it = offsets.find(base); it != offsets.end()) {
+      off += it->second.second;
+      base = it->second.first;
+    }
+    if (off == 0)
+      return base;
+    auto [it, inserted] = offset_ids.try_emplace({base, off}, 0);
+    if (inserted) {
+      it->second = next++;
+      offsets[it->second] = {base, off};
+    }
+    return it->second;
+  }
+
+  // The base class of an offset class, or 0.
+  Class offsetBase(Class c) const {
+    auto it = offsets.find(c);
+    return it == offsets.end() ? 0 : it->second.first;
+  }
+
+  // `dst = src + imm` of 64-bit general-purpose registers: x86-64 `lea imm(%src), %dst` and
+  // `add/sub $imm`, AArch64 `add/sub dst, src, #imm{, lsl #12}`.
+  bool addImmediate(const MachineInstr &mi, State &s) {
+    StringRef name = tii.getName(mi.getOpcode());
+    auto reg = [&](unsigned i) -> Register {
+      const MachineOperand &mo = mi.getOperand(i);
+      return mo.isReg() && mo.getReg().isPhysical() && !mo.getSubReg() ? mo.getReg()
+                                                                         : Register();
+    };
+    auto imm = [&](unsigned i) -> std::optional<int64_t> {
+      if (i >= mi.getNumOperands() || !mi.getOperand(i).isImm())
+        return std::nullopt;
+      return mi.getOperand(i).getImm();
+    };
+    Register dst, src;
+    std::optional<int64_t> off;
+    if (name == "LEA64r" && mi.getNumOperands() >= 6) {
+      // lea disp(base), dst: no index register, no segment, scale 1, an immediate displacement.
+      const MachineOperand &index = mi.getOperand(3), &seg = mi.getOperand(5);
+      if (index.isReg() && !index.getReg() && seg.isReg() && !seg.getReg() && imm(2) == 1) {
+        dst = reg(0), src = reg(1), off = imm(4);
+        if (src && StringRef(tri.getName(src)) == "RIP")
+          src = Register();
+      }
+    } else if (name == "ADD64ri32" || name == "ADD64ri8" || name == "SUB64ri32" ||
+               name == "SUB64ri8") {
+      dst = reg(0), src = reg(1), off = imm(2);
+      if (off && name.starts_with("SUB"))
+        off = -*off;
+    } else if ((name == "ADDXri" || name == "SUBXri") && imm(3) && (*imm(3) == 0 || *imm(3) == 12)) {
+      dst = reg(0), src = reg(1), off = imm(2);
+      if (off) {
+        *off <<= *imm(3);
+        if (name == "SUBXri")
+          off = -*off;
+      }
+    }
+    if (!dst || !src || !off || bits(dst) != 64 || bits(src) != 64 || !isGPR(dst))
+      return false;
+    Class c = classOf(s, mi, Key(src.id()));
+    if (tagOf(c) != Plain)
+      return false;
+    setReg(s, dst, plusOffset(c, *off));
+    return true;
   }
 
   // The class of a 32-bit view of class `c` zero-extended to 64 bits (a 32-bit write).
@@ -224,7 +297,7 @@ struct ValueClasses::Impl {
 
   void transferValues(const MachineInstr &mi, State &s) {
     int fi = 0;
-    if (narrowZeroExtension(mi, s))
+    if (narrowZeroExtension(mi, s) || addImmediate(mi, s))
       return;
     if (mi.isCopy()) {
       const MachineOperand &dst = mi.getOperand(0), &src = mi.getOperand(1);
@@ -303,6 +376,16 @@ struct ValueClasses::Impl {
         out[k] = ca;
         continue;
       }
+      // Two offsets by the same constant merge into that offset of their merged bases.
+      auto oa = offsets.find(ca), ob = offsets.find(cb);
+      if (oa != offsets.end() && ob != offsets.end() &&
+          oa->second.second == ob->second.second) {
+        auto [p, inserted] = pairs.try_emplace({oa->second.first, ob->second.first}, 0);
+        if (inserted)
+          p->second = next++;
+        out[k] = plusOffset(p->second, oa->second.second);
+        continue;
+      }
       // Two extensions of one kind merge into that extension of their merged bases (the
       // narrower views merge into that same pair).
       bool same = tagOf(ca) == tagOf(cb);
@@ -319,10 +402,15 @@ struct ValueClasses::Impl {
   // partition always has the same numbers (and iteration stops). The zero-extension flag is
   // kept: a class and its extension are renamed together.
   State canonicalise(const MachineBasicBlock *mbb, const State &s) {
+    // Offset classes whose base some view holds are renamed through the base.
+    std::set<Class> held;
+    for (const auto &[k, c] : s)
+      held.insert(baseOf(c));
+    auto through_base = [&](Class c) { return held.count(offsetBase(c)) != 0; };
     std::map<Class, Class> rename;
     for (const auto &[k, c] : s) {
       Class base = baseOf(c);
-      if (rename.count(base))
+      if (rename.count(base) || through_base(base))
         continue;
       auto [it, inserted] = canonical.try_emplace({mbb, unsigned(rename.size())}, 0);
       if (inserted)
@@ -330,8 +418,13 @@ struct ValueClasses::Impl {
       rename[base] = it->second;
     }
     State out;
-    for (const auto &[k, c] : s)
-      out[k] = tagged(rename[baseOf(c)], tagOf(c));
+    for (const auto &[k, c] : s) {
+      Class base = baseOf(c);
+      Class renamed = through_base(base)
+                          ? plusOffset(rename.at(offsetBase(base)), offsets.at(base).second)
+                          : rename.at(base);
+      out[k] = tagged(renamed, tagOf(c));
+    }
     return out;
   }
 
@@ -381,7 +474,8 @@ ValueClasses::ValueClasses(const MachineFunction &mf) : impl(std::make_unique<Im
 ValueClasses::~ValueClasses() = default;
 
 ValueClasses::Relation ValueClasses::relate(const MachineInstr &sp, View unlisted,
-                                            View listed) const {
+                                            View listed, int64_t *addend) const {
+  *addend = 0;
   auto it = impl->before_statepoint.find(&sp);
   if (it == impl->before_statepoint.end())
     return Relation::Unknown;
@@ -398,6 +492,14 @@ ValueClasses::Relation ValueClasses::relate(const MachineInstr &sp, View unliste
     return Relation::Equal;
   if (Impl::widened(cl) == cu)
     return Relation::ZeroExtended;
+  if (auto o = impl->offsets.find(cu); o != impl->offsets.end() && o->second.first == cl) {
+    unsigned ubytes = unlisted.reg.isValid() ? impl->bits(unlisted.reg) / 8 : unlisted.bytes;
+    unsigned lbytes = listed.reg.isValid() ? impl->bits(listed.reg) / 8 : listed.bytes;
+    if (ubytes != 8 || lbytes != 8)
+      return Relation::Unknown;
+    *addend = o->second.second;
+    return Relation::Offset;
+  }
   // The unlisted view means only the low 8 (16) bits of its base value (a narrow register or
   // slot, or a register whose upper bits are undefined), and the listed view's low 8 (16)
   // bits are those bits: every tag keeps the low 8 bits, the 8-bit extensions and Low8 do

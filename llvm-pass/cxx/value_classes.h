@@ -47,8 +47,10 @@ public:
   // upper bits are undefined) that is `listed`'s low 8 or 16 bits, or unknown. In each known
   // case, writing `listed`'s value (zero-extended) in `unlisted`'s size gives `unlisted` what
   // the code reads from it.
-  enum class Relation { Unknown, Equal, ZeroExtended, LowBits };
-  Relation relate(const llvm::MachineInstr &sp, View unlisted, View listed) const;
+  // Offset: `unlisted` (8 bytes) is `listed` (8 bytes) plus `*addend`.
+  enum class Relation { Unknown, Equal, ZeroExtended, LowBits, Offset };
+  Relation relate(const llvm::MachineInstr &sp, View unlisted, View listed,
+                  int64_t *addend) const;
 
 private:
   struct Impl;

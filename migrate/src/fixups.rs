@@ -38,10 +38,11 @@ pub enum Recipe {
     Page(u64),
     /// The main thread's thread pointer (AArch64 TPIDR_EL0).
     ThreadPointer,
-    /// The value of the record's location with this number (counting the statepoint's three
-    /// header constants), zero-extended: a second copy of a recorded value that code
-    /// generation kept in another register or slot.
-    LiveValue(u16),
+    /// The value of the record's location `location` (counting the statepoint's three header
+    /// constants), zero-extended, plus `addend`: a second copy of a recorded value that code
+    /// generation kept in another register or slot, or an address derived from one (a field
+    /// or a shadow-stack local next to its base pointer).
+    LiveValue { location: u16, addend: i32 },
 }
 
 /// One `.unimig.fixups` entry.
@@ -63,7 +64,9 @@ impl Fixup {
             Recipe::Constant(v) | Recipe::Address(v) => Some(v),
             Recipe::Page(v) => Some(v & !0xfff),
             Recipe::ThreadPointer => thread_pointer,
-            Recipe::LiveValue(k) => record_values.get(usize::from(k)).copied(),
+            Recipe::LiveValue { location, addend } => record_values
+                .get(usize::from(location))
+                .map(|v| v.wrapping_add_signed(i64::from(addend))),
         }
     }
 }
@@ -115,9 +118,11 @@ pub fn parse_fixups(bytes: &[u8]) -> Result<Vec<Fixup>, String> {
                 1 => Recipe::Address(value),
                 2 => Recipe::Page(value),
                 3 => Recipe::ThreadPointer,
-                4 => Recipe::LiveValue(
-                    u16::try_from(value).map_err(|_| bad(format!("location number {value}")))?,
-                ),
+                4 => Recipe::LiveValue {
+                    location: u16::try_from(value)
+                        .map_err(|_| bad(format!("location number {value}")))?,
+                    addend: i32::from_le_bytes(e[28..32].try_into().expect("4 bytes")),
+                },
                 k => return Err(bad(format!("unknown recipe kind {k}"))),
             };
             Ok(Fixup {
@@ -180,9 +185,19 @@ mod tests {
         assert_eq!(f[2].value(None, &[]), None);
         assert_eq!(f[2].value(Some(0x1000), &[]), Some(0x1000));
         let f = parse_fixups(&entry(9, 4, -8, 7, 2, 8, 4)).unwrap();
-        assert_eq!(f[0].recipe, Recipe::LiveValue(4));
+        let live = |addend| Recipe::LiveValue {
+            location: 4,
+            addend,
+        };
+        assert_eq!(f[0].recipe, live(0));
         assert_eq!(f[0].value(None, &[1, 2, 0, 9, 42]), Some(42));
         assert_eq!(f[0].value(None, &[1, 2, 0]), None);
+        // The addend in bytes 28..32: 42 - 16.
+        let mut e = entry(9, 4, -8, 7, 2, 8, 4);
+        e[28..32].copy_from_slice(&(-16i32).to_le_bytes());
+        let f = parse_fixups(&e).unwrap();
+        assert_eq!(f[0].recipe, live(-16));
+        assert_eq!(f[0].value(None, &[1, 2, 0, 9, 42]), Some(26));
     }
 
     #[test]

@@ -648,7 +648,7 @@ pub fn transform_with<'c>(
             let v = fx
                 .value(dst.thread_pointer(), &frames[i].values)
                 .ok_or_else(|| match fx.recipe {
-                    Recipe::LiveValue(_) => bad("its record location does not exist"),
+                    Recipe::LiveValue { .. } => bad("its record location does not exist"),
                     _ => bad("the destination thread pointer is unknown"),
                 })?;
             match fx.place {

@@ -168,8 +168,16 @@ fn function_pointers_and_qsort_callbacks() {
 /// llvm-pass/src/instrument.rs) and FP constants kept in d8-d15 (fixups): every site is safe,
 /// so every target migrates (measured 24 of 24; 20 leaves room for a target the retry skips).
 /// The live-value fixups of an image (`.unimig.fixups` entries that copy a recorded value into
-/// a second register or slot).
+/// a second register or slot), and how many of them add an offset.
 fn live_value_fixups(image: &[u8]) -> usize {
+    live_value_fixups_where(image, |_| true)
+}
+
+fn live_value_fixups_with_offsets(image: &[u8]) -> usize {
+    live_value_fixups_where(image, |addend| addend != 0)
+}
+
+fn live_value_fixups_where(image: &[u8], keep: impl Fn(i32) -> bool) -> usize {
     use object::{Object, ObjectSection};
     use unimig_migrate::fixups::{parse_fixups, Recipe, FIXUPS_SECTION};
     let file = object::File::parse(image).unwrap();
@@ -179,8 +187,23 @@ fn live_value_fixups(image: &[u8]) -> usize {
     parse_fixups(section.data().unwrap())
         .unwrap()
         .iter()
-        .filter(|f| matches!(f.recipe, Recipe::LiveValue(_)))
+        .filter(|f| matches!(f.recipe, Recipe::LiveValue { addend, .. } if keep(addend)))
         .count()
+}
+
+/// Pointers derived from a recorded base (struct fields, shadow-stack locals) kept across
+/// calls: the x86-64 image rebuilds one as the base plus a constant; the program crashes if
+/// the transformer skips it (checked by hand).
+#[test]
+fn addresses_derived_from_recorded_pointers() {
+    let dir = temp_dir("migration-offsets");
+    let app = build("offsets", dir.path());
+    let fat = std::fs::read(&app).unwrap();
+    assert!(
+        live_value_fixups_with_offsets(&fat) > 0,
+        "offsets: no live-value fixup with an offset in the x86-64 image"
+    );
+    ping_pong("offsets", 20, 24);
 }
 
 /// Values kept twice across calls (a spilled argument reloaded after the call while the
