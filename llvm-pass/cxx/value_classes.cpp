@@ -74,6 +74,100 @@ struct ValueClasses::Impl {
   // field or of a shadow-stack local next to its base pointer): interned both ways.
   std::map<std::pair<Class, int64_t>, Class> offset_ids;
   std::map<Class, std::pair<Class, int64_t>> offsets;
+  // Classes of immediates, by value (the register's content zero-extended to 64 bits): the
+  // same in every block, never renamed.
+  std::map<uint64_t, Class> const_ids;
+  std::map<Class, uint64_t> const_values;
+
+  Class constClass(uint64_t v) {
+    auto [it, inserted] = const_ids.try_emplace(v, 0);
+    if (inserted) {
+      it->second = next++;
+      const_values[it->second] = v;
+    }
+    return it->second;
+  }
+
+  // The value of a plain constant class.
+  std::optional<uint64_t> constValue(Class c) const {
+    if (tagOf(c) != Plain)
+      return std::nullopt;
+    auto it = const_values.find(c);
+    return it == const_values.end() ? std::nullopt : std::optional(it->second);
+  }
+
+  // Whether `mi` may write the stack slots it names. A statepoint reads its deopt slots (its
+  // memory operands are loads; a relocating one would say store); an instruction that may
+  // store without saying where counts as writing every slot it names.
+  static bool writesFrameIndex(const MachineInstr &mi) {
+    if (!mi.mayStore())
+      return false;
+    if (mi.memoperands_empty())
+      return true;
+    for (const MachineMemOperand *mmo : mi.memoperands())
+      if (mmo->isStore())
+        return true;
+    return mi.getOpcode() != TargetOpcode::STATEPOINT;
+  }
+
+  // x86-64 `mov $imm, slot` into a whole spill slot: the slot holds that constant.
+  bool immediateStore(const MachineInstr &mi, State &s) {
+    StringRef name = tii.getName(mi.getOpcode());
+    unsigned bytes = name == "MOV32mi" ? 4 : name == "MOV64mi32" ? 8 : 0;
+    if (!bytes || mi.getNumOperands() < 6)
+      return false;
+    const MachineOperand &base = mi.getOperand(0), &index = mi.getOperand(2),
+                         &disp = mi.getOperand(3), &seg = mi.getOperand(4),
+                         &value = mi.getOperand(5);
+    if (!base.isFI() || !mf.getFrameInfo().isSpillSlotObjectIndex(base.getIndex()) ||
+        !index.isReg() || index.getReg() || !disp.isImm() || disp.getImm() != 0 ||
+        !seg.isReg() || seg.getReg() || !value.isImm() ||
+        mf.getFrameInfo().getObjectSize(base.getIndex()) < bytes)
+      return false;
+    int fi = base.getIndex();
+    uint64_t v = bytes == 4 ? uint64_t(uint32_t(value.getImm())) : uint64_t(value.getImm());
+    killSlot(s, fi);
+    s[keyOf(View::ofSlot(fi, bytes))] = constClass(v);
+    if (bytes == 8)
+      s[keyOf(View::ofSlot(fi, 4))] = constClass(uint32_t(v));
+    return true;
+  }
+
+  // Immediate moves: x86-64 `mov $imm` / `xor r32, r32`, AArch64 `mov #imm` and `movz`.
+  bool immediate(const MachineInstr &mi, State &s) {
+    StringRef name = tii.getName(mi.getOpcode());
+    if (!name.starts_with("MOV") || mi.getNumOperands() == 0)
+      return false;
+    const MachineOperand &dst = mi.getOperand(0);
+    if (!dst.isReg() || !dst.getReg().isPhysical() || dst.getSubReg() || !isGPR(dst.getReg()))
+      return false;
+    auto imm = [&](unsigned i) -> std::optional<int64_t> {
+      if (i >= mi.getNumOperands() || !mi.getOperand(i).isImm())
+        return std::nullopt;
+      return mi.getOperand(i).getImm();
+    };
+    std::optional<uint64_t> v;
+    if (name == "MOV32r0")
+      v = 0;
+    else if ((name == "MOV32ri" || name == "MOVi32imm") && imm(1))
+      v = uint32_t(*imm(1));
+    else if ((name == "MOV64ri" || name == "MOV64ri32" || name == "MOVi64imm") && imm(1))
+      v = uint64_t(*imm(1));
+    else if (name == "MOVZWi" && imm(1) && imm(2))
+      v = uint32_t(uint64_t(*imm(1)) << *imm(2));
+    else if (name == "MOVZXi" && imm(1) && imm(2))
+      v = uint64_t(*imm(1)) << *imm(2);
+    unsigned width = bits(dst.getReg());
+    if (!v || (width != 32 && width != 64))
+      return false;
+    setReg(s, dst.getReg(), constClass(*v));
+    // Its low sub-registers hold the constant's low bits (x86-64 `cl` of `ecx`).
+    for (unsigned w : {8u, 16u, 32u})
+      if (w < width)
+        if (Register low = lowSubRegister(dst.getReg(), w))
+          s[Key(low.id())] = constClass(*v & ((uint64_t(1) << w) - 1));
+    return true;
+  }
   std::map<std::pair<const MachineBasicBlock *, unsigned>, Class> canonical;
   std::map<const MachineInstr *, State> before_statepoint;
 
@@ -96,6 +190,17 @@ struct ValueClasses::Impl {
       if (idx && tri.getSubRegIdxOffset(idx) == 0 && tri.getSubRegIdxSize(idx) == 32 &&
           bits(s) == 32)
         return s;
+    }
+    return Register();
+  }
+
+  // The sub-register of `r` at offset 0 that is `width` bits wide, or none.
+  Register lowSubRegister(Register r, unsigned width) const {
+    for (MCPhysReg sub : tri.subregs(r)) {
+      unsigned idx = tri.getSubRegIndex(r, sub);
+      if (idx && tri.getSubRegIdxOffset(idx) == 0 && tri.getSubRegIdxSize(idx) == width &&
+          bits(sub) == width)
+        return sub;
     }
     return Register();
   }
@@ -131,6 +236,11 @@ struct ValueClasses::Impl {
   Class classOf(State &s, const MachineInstr &mi, Key k) {
     if (auto it = s.find(k); it != s.end())
       return it->second;
+    if (!isSlotKey(k)) {
+      StringRef reg = tri.getName(Register(unsigned(k)));
+      if (reg == "WZR" || reg == "XZR")
+        return constClass(0);  // AArch64's zero registers
+    }
     auto [it, inserted] = fresh.try_emplace({&mi, k}, 0);
     if (inserted)
       it->second = next++;
@@ -269,13 +379,18 @@ struct ValueClasses::Impl {
       unsigned width = bits(def.getReg());
       if (width != 8 && width != 16)
         continue;
-      auto it = s.find(Key(def.getReg().id()));
-      if (it == s.end() || tagOf(it->second) != Plain)
+      // The narrow result's class (a new one if the instruction computed it).
+      Class c = classOf(s, mi, Key(def.getReg().id()));
+      if (tagOf(c) != Plain)
         continue;
+      // Only when the instruction does not read the wider register: an `implicit` use of it
+      // means its other bits flow through (a sub-register update of a wider value), and they
+      // may matter.
       for (const MachineOperand &wide : mi.operands())
         if (wide.isReg() && wide.isDef() && wide.isImplicit() && wide.getReg().isPhysical() &&
-            tri.isSuperRegister(def.getReg(), wide.getReg()))
-          s[Key(wide.getReg().id())] = tagged(it->second, width == 8 ? Low8 : Low16);
+            tri.isSuperRegister(def.getReg(), wide.getReg()) &&
+            !mi.readsRegister(wide.getReg(), &tri))
+          s[Key(wide.getReg().id())] = tagged(c, width == 8 ? Low8 : Low16);
     }
   }
 
@@ -292,12 +407,16 @@ struct ValueClasses::Impl {
     if (tagOf(c) != Plain)
       return false;
     setReg(s, dst.getReg(), tagged(c, name == "MOVZX32rr8" ? Zext8 : Zext16));
+    // The destination's own low byte (word) is the source again.
+    if (Register low = lowSubRegister(dst.getReg(), bits(src.getReg())))
+      s[Key(low.id())] = c;
     return true;
   }
 
   void transferValues(const MachineInstr &mi, State &s) {
     int fi = 0;
-    if (narrowZeroExtension(mi, s) || addImmediate(mi, s))
+    if (narrowZeroExtension(mi, s) || addImmediate(mi, s) || immediate(mi, s) ||
+        immediateStore(mi, s))
       return;
     if (mi.isCopy()) {
       const MachineOperand &dst = mi.getOperand(0), &src = mi.getOperand(1);
@@ -354,7 +473,7 @@ struct ValueClasses::Impl {
             ++it;
       } else if (mo.isReg() && mo.isDef() && mo.getReg().isPhysical()) {
         killReg(s, mo.getReg());
-      } else if (mo.isFI() && mi.mayStore()) {
+      } else if (mo.isFI() && writesFrameIndex(mi)) {
         killSlot(s, mo.getIndex());
       }
     }
@@ -386,6 +505,15 @@ struct ValueClasses::Impl {
         out[k] = plusOffset(p->second, oa->second.second);
         continue;
       }
+      // Different kinds that still agree on what the view means (weaker()): that kind of the
+      // merged bases, the pair the narrower views merge into.
+      if (std::optional<Tag> t = weaker(ca, cb)) {
+        auto [p, inserted] = pairs.try_emplace({baseOf(ca), baseOf(cb)}, 0);
+        if (inserted)
+          p->second = next++;
+        out[k] = tagged(p->second, *t);
+        continue;
+      }
       // Two extensions of one kind merge into that extension of their merged bases (the
       // narrower views merge into that same pair).
       bool same = tagOf(ca) == tagOf(cb);
@@ -396,6 +524,29 @@ struct ValueClasses::Impl {
       out[k] = same ? tagged(p->second, tagOf(ca)) : p->second;
     }
     return out;
+  }
+
+  // What one view means when it holds `a` on one path and `b` on another with different
+  // tags: Low8 (Low16) if one path leaves the upper bits undefined (the register then holds a
+  // narrow value on every path, so its other bits mean nothing), an extension if the other
+  // path holds a constant small enough to be that extension of itself; else nothing.
+  std::optional<Tag> weaker(Class a, Class b) const {
+    for (auto [x, y] : {std::pair(a, b), std::pair(b, a)}) {
+      Tag tx = tagOf(x), ty = tagOf(y);
+      if (tx == Low8 && ty != Low8)
+        return Low8;
+      if (tx == Low16 && (ty == Plain || ty == Zext16 || ty == Zext16To64 || ty == Zext32To64))
+        return Low16;
+      if (std::optional<uint64_t> v = constValue(y)) {
+        if ((tx == Zext8 || tx == Zext8To64) && *v < (1u << 8))
+          return tx;
+        if ((tx == Zext16 || tx == Zext16To64) && *v < (1u << 16))
+          return tx;
+        if (tx == Zext32To64 && *v < (uint64_t(1) << 32))
+          return tx;
+      }
+    }
+    return std::nullopt;
   }
 
   // Renames the classes of a block's entry state by first appearance, so that the same
@@ -410,6 +561,8 @@ struct ValueClasses::Impl {
     std::map<Class, Class> rename;
     for (const auto &[k, c] : s) {
       Class base = baseOf(c);
+      if (const_values.count(base))
+        rename[base] = base;  // a constant means the same everywhere
       if (rename.count(base) || through_base(base))
         continue;
       auto [it, inserted] = canonical.try_emplace({mbb, unsigned(rename.size())}, 0);
