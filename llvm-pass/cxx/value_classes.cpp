@@ -581,10 +581,21 @@ struct ValueClasses::Impl {
     return out;
   }
 
+  // The fixed point: facts at a block's entry hold on every path into it. The meet is not
+  // monotone (tags can weaken), so the iteration is bounded: a function that has not settled
+  // after kMaxPasses passes, or that costs more than kMaxTransfers instruction steps, gets
+  // no facts at all (its places stay unproven, which is always safe).
+  static constexpr unsigned kMaxPasses = 24;
+  static constexpr unsigned long kMaxTransfers = 4000000;
+
   void run() {
     ReversePostOrderTraversal<const MachineFunction *> rpo(&mf);
     std::map<const MachineBasicBlock *, State> in, out;
+    unsigned passes = 0;
+    unsigned long transfers = 0;
     for (bool changed = true; changed;) {
+      if (++passes > kMaxPasses || transfers > kMaxTransfers)
+        return;  // before_statepoint stays empty: every relation is Unknown
       changed = false;
       for (const MachineBasicBlock *mbb : rpo) {
         std::optional<State> entry;
@@ -605,6 +616,7 @@ struct ValueClasses::Impl {
         in[mbb] = s;
         for (const MachineInstr &mi : *mbb)
           transfer(mi, s);
+        transfers += mbb->size();
         out[mbb] = std::move(s);
         changed = true;
       }
