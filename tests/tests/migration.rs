@@ -293,7 +293,14 @@ fn random_points() {
     eprintln!("random_points: UNIMIG_TEST_SEED={seed}");
     let mut rng = SplitMix(seed);
     let dir = temp_dir("migration-random");
-    for name in ["recursion", "callbacks", "tls_math", "copies", "offsets", "statlocal"] {
+    for name in [
+        "recursion",
+        "callbacks",
+        "tls_math",
+        "copies",
+        "offsets",
+        "statlocal",
+    ] {
         let app = build(name, dir.path());
         let native = observe(&app, Isa::X86_64, None, &[]);
         let total = points_total(&app);
