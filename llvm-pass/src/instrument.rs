@@ -463,9 +463,24 @@ impl<'a> Instrumenter<'a> {
         unsafe {
             let entry = LLVMGetEntryBasicBlock(f);
             self.b.before(LLVMGetBasicBlockTerminator(entry));
-            let mut params = [self.ptr];
-            let fty = LLVMFunctionType(self.ptr, params.as_mut_ptr(), 1, 0);
-            let (code, constraints) = ("", "=r,0");
+        }
+        let p = self.build_inline_asm("", "=r,0", self.ptr, g, c"unimig.flag.addr");
+        self.fn_flag_addr = Some(p);
+    }
+
+    /// At the builder's position: a call of the AT&T-dialect inline asm `code` (no side
+    /// effects declared) taking `arg` and returning a `ret`.
+    fn build_inline_asm(
+        &self,
+        code: &str,
+        constraints: &str,
+        ret: LLVMTypeRef,
+        arg: LLVMValueRef,
+        name: &std::ffi::CStr,
+    ) -> LLVMValueRef {
+        unsafe {
+            let mut params = [llvm::type_of(arg)];
+            let fty = LLVMFunctionType(ret, params.as_mut_ptr(), 1, 0);
             let asm = LLVMGetInlineAsm(
                 fty,
                 code.as_ptr() as *const _,
@@ -477,16 +492,8 @@ impl<'a> Instrumenter<'a> {
                 llvm_sys::LLVMInlineAsmDialect::LLVMInlineAsmDialectATT,
                 0,
             );
-            let mut args = [g];
-            let p = LLVMBuildCall2(
-                self.b.0,
-                fty,
-                asm,
-                args.as_mut_ptr(),
-                1,
-                c"unimig.flag.addr".as_ptr(),
-            );
-            self.fn_flag_addr = Some(p);
+            let mut args = [arg];
+            LLVMBuildCall2(self.b.0, fty, asm, args.as_mut_ptr(), 1, name.as_ptr())
         }
     }
 
@@ -1101,29 +1108,8 @@ impl<'a> Instrumenter<'a> {
             (Isa::Aarch64, LLVMTypeKind::LLVMFloatTypeKind) => ("fmov ${0:s}, ${1:w}", "=w,r"),
             _ => return unsafe { LLVMBuildBitCast(b, bits, t, c"unimig.restore".as_ptr()) },
         };
+        let call = self.build_inline_asm(code, constraints, t, bits, c"unimig.restore");
         unsafe {
-            let mut params = [llvm::type_of(bits)];
-            let fty = LLVMFunctionType(t, params.as_mut_ptr(), 1, 0);
-            let asm = LLVMGetInlineAsm(
-                fty,
-                code.as_ptr() as *const _,
-                code.len(),
-                constraints.as_ptr() as *const _,
-                constraints.len(),
-                0,
-                0,
-                llvm_sys::LLVMInlineAsmDialect::LLVMInlineAsmDialectATT,
-                0,
-            );
-            let mut args = [bits];
-            let call = LLVMBuildCall2(
-                b,
-                fty,
-                asm,
-                args.as_mut_ptr(),
-                1,
-                c"unimig.restore".as_ptr(),
-            );
             // Neither memory nor side effects (`memory(none)` is the value 0), so the code
             // generator schedules it like the move it is; no IR pass runs after this one that
             // could merge two of them across a call.
