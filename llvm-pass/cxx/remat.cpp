@@ -151,13 +151,6 @@ private:
         work.push_back({pred, pred->end(), item.place});
   }
 
-  bool isCalleeSaved(const MachineFunction &mf, Register reg) const {
-    for (const MCPhysReg *c = tri.getCalleeSavedRegs(&mf); c && *c; ++c)
-      if (tri.regsOverlap(reg, *c))
-        return true;
-    return false;
-  }
-
   // Whether `mi` writes `reg`: all of it (it defines `reg` or a register containing it), some
   // of it, or nothing.
   Def defines(const MachineInstr &mi, Register reg) const {
@@ -373,6 +366,14 @@ private:
 };
 
 }  // namespace
+
+bool isCalleeSaved(const MachineFunction &mf, Register reg) {
+  const TargetRegisterInfo &tri = *mf.getSubtarget().getRegisterInfo();
+  for (const MCPhysReg *c = tri.getCalleeSavedRegs(&mf); c && *c; ++c)
+    if (tri.regsOverlap(reg, *c))
+      return true;
+  return false;
+}
 
 std::optional<Recipe> reachingRecipe(const MachineInstr &at, Place place) {
   unsigned budget = kBudget;

@@ -10,6 +10,7 @@
 
 namespace llvm {
 class GlobalValue;
+class MachineFunction;
 class MachineInstr;
 class raw_ostream;
 }  // namespace llvm
@@ -69,5 +70,8 @@ struct Place {
 // function's entry (an argument). Follows COPYs and spill stores; gives up after a bounded
 // amount of work, so anything unusual stays unproven.
 std::optional<Recipe> reachingRecipe(const llvm::MachineInstr &at, Place place);
+
+// Whether `reg` overlaps one of the registers `mf`'s calling convention preserves.
+bool isCalleeSaved(const llvm::MachineFunction &mf, llvm::Register reg);
 
 }  // namespace unimig

@@ -186,12 +186,8 @@ private:
     // Callee-saved registers this function never writes hold its caller's values all
     // along: they pass through the frame (the transformer gives each such register the
     // value an outer frame's record has for it), so they are not this frame's to record.
-    const MCPhysReg *csrs = tri.getCalleeSavedRegs(&mf);
     auto pass_through = [&](MCPhysReg r) {
-      bool callee_saved = false;
-      for (const MCPhysReg *c = csrs; c && *c; ++c)
-        callee_saved |= tri.regsOverlap(r, *c);
-      if (!callee_saved)
+      if (!unimig::isCalleeSaved(mf, r))
         return false;
       for (MCRegAliasIterator a(r, &tri, true); a.isValid(); ++a)
         if (mri.isPhysRegModified(*a))
@@ -286,8 +282,9 @@ private:
     return std::nullopt;
   }
 
-  // A live-value recipe for `place` if it provably holds the same value as a listed one (or
-  // the zero extension of a listed 32-bit value) when the call is made.
+  // A live-value recipe for `place` if, when the call is made, it provably holds what a
+  // listed place holds: the same value, its zero extension, its low bits, or it plus a
+  // constant (ValueClasses::Relation).
   std::optional<Recipe> sameAsListed(const MachineInstr &sp, Place place, unsigned size,
                                      ArrayRef<std::pair<View, unsigned>> listed) {
     if (!classes)

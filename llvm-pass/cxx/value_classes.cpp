@@ -19,7 +19,6 @@
 
 #include <map>
 #include <set>
-#include <vector>
 
 using namespace llvm;
 
@@ -60,6 +59,13 @@ Tag tagOf(Class c) { return Tag(c >> kTagShift); }
 Class tagged(Class c, Tag t) { return baseOf(c) | (Class(t) << kTagShift); }
 int slotOf(Key k) { return int((k - kSlotBase) >> 8); }
 
+// Operand `i` of `mi` if it is an immediate.
+std::optional<int64_t> immediateOperand(const MachineInstr &mi, unsigned i) {
+  if (i >= mi.getNumOperands() || !mi.getOperand(i).isImm())
+    return std::nullopt;
+  return mi.getOperand(i).getImm();
+}
+
 }  // namespace
 
 struct ValueClasses::Impl {
@@ -78,14 +84,27 @@ struct ValueClasses::Impl {
   // same in every block, never renamed.
   std::map<uint64_t, Class> const_ids;
   std::map<Class, uint64_t> const_values;
+  // Canonical class numbers of block entries, by (block, ordinal).
+  std::map<std::pair<const MachineBasicBlock *, unsigned>, Class> canonical;
+  // The result: the classes just before each statepoint.
+  std::map<const MachineInstr *, State> before_statepoint;
+
+  Impl(const MachineFunction &mf)
+      : mf(mf), tri(*mf.getSubtarget().getRegisterInfo()),
+        tii(*mf.getSubtarget().getInstrInfo()) {}
+
+  // The class `map` holds for `key`, a new one the first time.
+  template <typename K> Class intern(std::map<K, Class> &map, const K &key) {
+    auto [it, inserted] = map.try_emplace(key, 0);
+    if (inserted)
+      it->second = next++;
+    return it->second;
+  }
 
   Class constClass(uint64_t v) {
-    auto [it, inserted] = const_ids.try_emplace(v, 0);
-    if (inserted) {
-      it->second = next++;
-      const_values[it->second] = v;
-    }
-    return it->second;
+    Class c = intern(const_ids, v);
+    const_values[c] = v;
+    return c;
   }
 
   // The value of a plain constant class.
@@ -141,11 +160,7 @@ struct ValueClasses::Impl {
     const MachineOperand &dst = mi.getOperand(0);
     if (!dst.isReg() || !dst.getReg().isPhysical() || dst.getSubReg() || !isGPR(dst.getReg()))
       return false;
-    auto imm = [&](unsigned i) -> std::optional<int64_t> {
-      if (i >= mi.getNumOperands() || !mi.getOperand(i).isImm())
-        return std::nullopt;
-      return mi.getOperand(i).getImm();
-    };
+    auto imm = [&](unsigned i) { return immediateOperand(mi, i); };
     std::optional<uint64_t> v;
     if (name == "MOV32r0")
       v = 0;
@@ -168,12 +183,6 @@ struct ValueClasses::Impl {
           s[Key(low.id())] = constClass(*v & ((uint64_t(1) << w) - 1));
     return true;
   }
-  std::map<std::pair<const MachineBasicBlock *, unsigned>, Class> canonical;
-  std::map<const MachineInstr *, State> before_statepoint;
-
-  Impl(const MachineFunction &mf)
-      : mf(mf), tri(*mf.getSubtarget().getRegisterInfo()),
-        tii(*mf.getSubtarget().getInstrInfo()) {}
 
   unsigned bits(Register r) const {
     return tri.getRegSizeInBits(*tri.getMinimalPhysRegClass(r));
@@ -181,18 +190,7 @@ struct ValueClasses::Impl {
 
   bool isGPR(Register r) const { return tri.isGeneralPurposeRegister(mf, r); }
 
-  // The 32-bit register at offset 0 of a 64-bit general-purpose register, or none.
-  Register low32(Register r) const {
-    if (!isGPR(r) || bits(r) != 64)
-      return Register();
-    for (MCPhysReg s : tri.subregs(r)) {
-      unsigned idx = tri.getSubRegIndex(r, s);
-      if (idx && tri.getSubRegIdxOffset(idx) == 0 && tri.getSubRegIdxSize(idx) == 32 &&
-          bits(s) == 32)
-        return s;
-    }
-    return Register();
-  }
+  unsigned bytes(View v) const { return v.reg.isValid() ? bits(v.reg) / 8 : v.bytes; }
 
   // The sub-register of `r` at offset 0 that is `width` bits wide, or none.
   Register lowSubRegister(Register r, unsigned width) const {
@@ -205,6 +203,11 @@ struct ValueClasses::Impl {
     return Register();
   }
 
+  // The 32-bit register at offset 0 of a 64-bit general-purpose register, or none.
+  Register low32(Register r) const {
+    return isGPR(r) && bits(r) == 64 ? lowSubRegister(r, 32) : Register();
+  }
+
   // The 64-bit general-purpose register whose low 32 bits are `r`, or none.
   Register wide64(Register r) const {
     if (bits(r) != 32)
@@ -215,9 +218,6 @@ struct ValueClasses::Impl {
     return Register();
   }
 
-  // The class of view `k`, giving it a new one (named after `mi` and `k`) if it has none.
-  // In a loop `mi` runs again: views still holding that class from an earlier run hold an
-  // older value, so they lose it.
   // Whether `mi` moves all of `reg` to or from spill slot `fi`. Only spill slots are
   // tracked: nothing else reaches them, while a stack object (an alloca) can also be written
   // through a pointer. A narrower access (a byte store of a 32-bit register) is not a copy.
@@ -233,6 +233,9 @@ struct ValueClasses::Impl {
     return true;
   }
 
+  // The class of view `k`, giving it a new one (named after `mi` and `k`) if it has none.
+  // In a loop `mi` runs again: views still holding that class from an earlier run hold an
+  // older value, so they lose it.
   Class classOf(State &s, const MachineInstr &mi, Key k) {
     if (auto it = s.find(k); it != s.end())
       return it->second;
@@ -241,10 +244,7 @@ struct ValueClasses::Impl {
       if (reg == "WZR" || reg == "XZR")
         return constClass(0);  // AArch64's zero registers
     }
-    auto [it, inserted] = fresh.try_emplace({&mi, k}, 0);
-    if (inserted)
-      it->second = next++;
-    Class c = it->second;
+    Class c = intern(fresh, std::pair(&mi, k));
     for (auto e = s.begin(); e != s.end();)
       if (baseOf(e->second) == c || offsetBase(e->second) == c)
         e = s.erase(e);
@@ -262,12 +262,9 @@ struct ValueClasses::Impl {
     }
     if (off == 0)
       return base;
-    auto [it, inserted] = offset_ids.try_emplace({base, off}, 0);
-    if (inserted) {
-      it->second = next++;
-      offsets[it->second] = {base, off};
-    }
-    return it->second;
+    Class c = intern(offset_ids, std::pair(base, off));
+    offsets[c] = {base, off};
+    return c;
   }
 
   // The base class of an offset class, or 0.
@@ -285,11 +282,7 @@ struct ValueClasses::Impl {
       return mo.isReg() && mo.getReg().isPhysical() && !mo.getSubReg() ? mo.getReg()
                                                                          : Register();
     };
-    auto imm = [&](unsigned i) -> std::optional<int64_t> {
-      if (i >= mi.getNumOperands() || !mi.getOperand(i).isImm())
-        return std::nullopt;
-      return mi.getOperand(i).getImm();
-    };
+    auto imm = [&](unsigned i) { return immediateOperand(mi, i); };
     Register dst, src;
     std::optional<int64_t> off;
     if (name == "LEA64r" && mi.getNumOperands() >= 6) {
@@ -499,29 +492,21 @@ struct ValueClasses::Impl {
       auto oa = offsets.find(ca), ob = offsets.find(cb);
       if (oa != offsets.end() && ob != offsets.end() &&
           oa->second.second == ob->second.second) {
-        auto [p, inserted] = pairs.try_emplace({oa->second.first, ob->second.first}, 0);
-        if (inserted)
-          p->second = next++;
-        out[k] = plusOffset(p->second, oa->second.second);
+        Class p = intern(pairs, std::pair(oa->second.first, ob->second.first));
+        out[k] = plusOffset(p, oa->second.second);
         continue;
       }
       // Different kinds that still agree on what the view means (weaker()): that kind of the
       // merged bases, the pair the narrower views merge into.
       if (std::optional<Tag> t = weaker(ca, cb)) {
-        auto [p, inserted] = pairs.try_emplace({baseOf(ca), baseOf(cb)}, 0);
-        if (inserted)
-          p->second = next++;
-        out[k] = tagged(p->second, *t);
+        out[k] = tagged(intern(pairs, std::pair(baseOf(ca), baseOf(cb))), *t);
         continue;
       }
       // Two extensions of one kind merge into that extension of their merged bases (the
       // narrower views merge into that same pair).
       bool same = tagOf(ca) == tagOf(cb);
-      auto [p, inserted] =
-          pairs.try_emplace(same ? std::pair(baseOf(ca), baseOf(cb)) : std::pair(ca, cb), 0);
-      if (inserted)
-        p->second = next++;
-      out[k] = same ? tagged(p->second, tagOf(ca)) : p->second;
+      Class p = intern(pairs, same ? std::pair(baseOf(ca), baseOf(cb)) : std::pair(ca, cb));
+      out[k] = same ? tagged(p, tagOf(ca)) : p;
     }
     return out;
   }
@@ -550,8 +535,8 @@ struct ValueClasses::Impl {
   }
 
   // Renames the classes of a block's entry state by first appearance, so that the same
-  // partition always has the same numbers (and iteration stops). The zero-extension flag is
-  // kept: a class and its extension are renamed together.
+  // partition always has the same numbers (and iteration stops). Tags are kept: a class and
+  // its extensions are renamed together; constants keep their numbers.
   State canonicalise(const MachineBasicBlock *mbb, const State &s) {
     // Offset classes whose base some view holds are renamed through the base.
     std::set<Class> held;
@@ -565,10 +550,7 @@ struct ValueClasses::Impl {
         rename[base] = base;  // a constant means the same everywhere
       if (rename.count(base) || through_base(base))
         continue;
-      auto [it, inserted] = canonical.try_emplace({mbb, unsigned(rename.size())}, 0);
-      if (inserted)
-        it->second = next++;
-      rename[base] = it->second;
+      rename[base] = intern(canonical, std::pair(mbb, unsigned(rename.size())));
     }
     State out;
     for (const auto &[k, c] : s) {
@@ -658,9 +640,7 @@ ValueClasses::Relation ValueClasses::relate(const MachineInstr &sp, View unliste
   if (Impl::widened(cl) == cu)
     return Relation::ZeroExtended;
   if (auto o = impl->offsets.find(cu); o != impl->offsets.end() && o->second.first == cl) {
-    unsigned ubytes = unlisted.reg.isValid() ? impl->bits(unlisted.reg) / 8 : unlisted.bytes;
-    unsigned lbytes = listed.reg.isValid() ? impl->bits(listed.reg) / 8 : listed.bytes;
-    if (ubytes != 8 || lbytes != 8)
+    if (impl->bytes(unlisted) != 8 || impl->bytes(listed) != 8)
       return Relation::Unknown;
     *addend = o->second.second;
     return Relation::Offset;
@@ -671,7 +651,7 @@ ValueClasses::Relation ValueClasses::relate(const MachineInstr &sp, View unliste
   // not keep 16.
   if (baseOf(cu) != baseOf(cl))
     return Relation::Unknown;
-  unsigned bytes = unlisted.reg.isValid() ? impl->bits(unlisted.reg) / 8 : unlisted.bytes;
+  unsigned bytes = impl->bytes(unlisted);
   Tag tu = tagOf(cu), tl = tagOf(cl);
   bool low8 = tu == Low8 || (tu == Plain && bytes == 1);
   bool low16 = tu == Low16 || (tu == Plain && bytes == 2);
