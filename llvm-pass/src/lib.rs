@@ -240,8 +240,12 @@ pub struct Options {
     /// for functions whose locals have a type of a different size per ISA (`struct stat`: 144
     /// vs 128 bytes): each slot then takes the larger size on both ISAs, so the frames agree
     /// (and a [`HazardKind::IsaSizedLocal`] warns). [`compile_pair`] fills it.
-    pub shadow_slot_sizes: std::sync::Arc<std::collections::BTreeMap<String, Vec<(u64, u64)>>>,
+    pub shadow_slot_sizes: ShadowSlotSizes,
 }
+
+/// [`Options::shadow_slot_sizes`]: function name -> (x86-64, AArch64) size of each static
+/// shadow slot.
+pub type ShadowSlotSizes = std::sync::Arc<std::collections::BTreeMap<String, Vec<(u64, u64)>>>;
 
 impl Default for Options {
     fn default() -> Self {

@@ -349,10 +349,8 @@ enum Decision {
     /// Start again, leaving these functions uninstrumented
     /// ([`Options::skip_functions`]) and giving these their shadow slots' sizes
     /// ([`Options::shadow_slot_sizes`]).
-    Redo(Vec<String>, SlotSizes),
+    Redo(Vec<String>, crate::ShadowSlotSizes),
 }
-
-type SlotSizes = std::sync::Arc<std::collections::BTreeMap<String, Vec<(u64, u64)>>>;
 
 type Reported = (Isa, Result<Report, StepError>);
 
@@ -477,7 +475,7 @@ fn coordinate(
             unreachable!("one report per ISA")
         };
         let (x, a) = (x?, a?);
-        let divergent = divergent_functions(&x, &a);
+        let divergent = Divergence::between(&x, &a);
         if divergent.is_empty() {
             for d in deciders {
                 let _ = d.send(Decision::Generate);
@@ -485,9 +483,15 @@ fn coordinate(
             return Ok(());
         }
         if attempt == 2 {
-            bail!("instrumentation: functions still differ between the ISAs after skipping: {divergent:?}");
+            let names: Vec<&String> = divergent
+                .call_sites
+                .iter()
+                .chain(&divergent.frames)
+                .collect();
+            bail!("instrumentation: functions still differ between the ISAs after skipping: {names:?}");
         }
-        for f in divergent {
+        skip.extend(divergent.call_sites);
+        for f in divergent.frames {
             match slot_sizes_to_agree(&x, &a, &f) {
                 Some(s) if attempt == 0 && !sizes.contains_key(&f) => {
                     sizes.insert(f, s);
@@ -503,20 +507,10 @@ fn coordinate(
     unreachable!("the third attempt returns")
 }
 
-/// The (x86-64, AArch64) sizes of `function`'s shadow slots, if its call sites agree and its
-/// frames differ only in slot sizes (same number of static and dynamic slots); `None` if that
-/// cannot make them agree.
+/// The (x86-64, AArch64) sizes of `function`'s shadow slots, if its frames differ only in slot
+/// sizes (same number of static and dynamic slots; its call sites agree, see [`Divergence`]);
+/// `None` if that cannot make them agree.
 fn slot_sizes_to_agree(x: &Report, a: &Report, function: &str) -> Option<Vec<(u64, u64)>> {
-    let sites = |r: &Report| -> Vec<(Option<String>, Vec<u16>)> {
-        r.call_sites
-            .iter()
-            .filter(|c| c.function == function)
-            .map(|c| (c.callee.clone(), c.live_sizes.clone()))
-            .collect()
-    };
-    if sites(x) != sites(a) {
-        return None;
-    }
     let frame = |r: &Report| {
         r.shadow_frames
             .iter()
@@ -536,48 +530,60 @@ fn slot_sizes_to_agree(x: &Report, a: &Report, function: &str) -> Option<Vec<(u6
     pairs.iter().any(|(p, q)| p != q).then_some(pairs)
 }
 
-/// Functions whose stackmapped call sites (callee, live-value sizes) or shadow frames differ
-/// between reports.
-fn divergent_functions(x: &Report, a: &Report) -> Vec<String> {
-    use std::collections::BTreeMap;
-    type Sites<'r> = BTreeMap<&'r str, Vec<(&'r Option<String>, &'r Vec<u16>)>>;
-    fn sites(r: &Report) -> Sites<'_> {
-        let mut m: Sites = BTreeMap::new();
-        for c in &r.call_sites {
-            m.entry(c.function.as_str())
-                .or_default()
-                .push((&c.callee, &c.live_sizes));
+/// Functions whose instrumentation differs between the ISAs' reports.
+#[derive(Default)]
+struct Divergence {
+    /// Their stackmapped call sites (callee, live-value sizes) differ.
+    call_sites: Vec<String>,
+    /// Their call sites agree but their shadow frames differ (same slots at the same offsets
+    /// are needed, or a pointer to a local would mean something else after a migration).
+    frames: Vec<String>,
+}
+
+impl Divergence {
+    fn between(x: &Report, a: &Report) -> Divergence {
+        use std::collections::BTreeMap;
+        type Sites<'r> = BTreeMap<&'r str, Vec<(&'r Option<String>, &'r Vec<u16>)>>;
+        fn sites(r: &Report) -> Sites<'_> {
+            let mut m: Sites = BTreeMap::new();
+            for c in &r.call_sites {
+                m.entry(c.function.as_str())
+                    .or_default()
+                    .push((&c.callee, &c.live_sizes));
+            }
+            m
         }
-        m
-    }
-    let (sx, sa) = (sites(x), sites(a));
-    let mut out: Vec<String> = Vec::new();
-    for (f, v) in &sx {
-        if sa.get(f) != Some(v) {
-            out.push(f.to_string());
+        let (sx, sa) = (sites(x), sites(a));
+        let mut out = Divergence::default();
+        for (f, v) in &sx {
+            if sa.get(f) != Some(v) {
+                out.call_sites.push(f.to_string());
+            }
         }
-    }
-    for f in sa.keys() {
-        if !sx.contains_key(f) {
-            out.push(f.to_string());
+        for f in sa.keys() {
+            if !sx.contains_key(f) {
+                out.call_sites.push(f.to_string());
+            }
         }
-    }
-    // Shadow frames must be the same too (same slots at the same offsets), or a pointer to a
-    // local would mean something else after a migration.
-    let frames = |r: &Report| -> BTreeMap<String, crate::ShadowFrame> {
-        let by_name = r
-            .shadow_frames
-            .iter()
-            .map(|s| (s.function.clone(), s.clone()));
-        by_name.collect()
-    };
-    let (fx, fa) = (frames(x), frames(a));
-    for f in fx.keys().chain(fa.keys()) {
-        if fx.get(f) != fa.get(f) && !out.contains(f) {
-            out.push(f.clone());
+        let frames = |r: &Report| -> BTreeMap<String, crate::ShadowFrame> {
+            let by_name = r
+                .shadow_frames
+                .iter()
+                .map(|s| (s.function.clone(), s.clone()));
+            by_name.collect()
+        };
+        let (fx, fa) = (frames(x), frames(a));
+        for f in fx.keys().chain(fa.keys()) {
+            if fx.get(f) != fa.get(f) && !out.call_sites.contains(f) && !out.frames.contains(f) {
+                out.frames.push(f.clone());
+            }
         }
+        out
     }
-    out
+
+    fn is_empty(&self) -> bool {
+        self.call_sites.is_empty() && self.frames.is_empty()
+    }
 }
 
 /// [`compile`] with code generation through LLVM's C API (`LLVMTargetMachineEmitToMemoryBuffer`),
