@@ -910,11 +910,9 @@ pub struct MigratedRun {
     pub report: serde_json::Value,
 }
 
-/// `unimig run --isa START [--migrate-at POINTS | --count-points] --report R APP ARGS` with
-/// `spec`'s stdin, directory and environment.
-pub fn run_supervised(app: &Path, spec: &RunSpec, start: Isa, points: &[u64]) -> MigratedRun {
-    let dir = temp_dir("supervised-report");
-    let report = dir.path().join("report.json");
+/// `unimig run --isa START [--migrate-at POINTS | --count-points] --report REPORT`, to which
+/// the caller adds the program and its arguments.
+pub fn unimig_run_command(start: Isa, points: &[u64], report: &Path) -> Command {
     let mut cmd = command(tool("unimig"));
     cmd.arg("run").arg("--isa").arg(start.name());
     if points.is_empty() {
@@ -923,7 +921,17 @@ pub fn run_supervised(app: &Path, spec: &RunSpec, start: Isa, points: &[u64]) ->
         let list: Vec<String> = points.iter().map(u64::to_string).collect();
         cmd.arg("--migrate-at").arg(list.join(","));
     }
-    cmd.arg("--report").arg(&report).arg(app).args(&spec.args);
+    cmd.arg("--report").arg(report);
+    cmd
+}
+
+/// `unimig run --isa START [--migrate-at POINTS | --count-points] --report R APP ARGS` with
+/// `spec`'s stdin, directory and environment.
+pub fn run_supervised(app: &Path, spec: &RunSpec, start: Isa, points: &[u64]) -> MigratedRun {
+    let dir = temp_dir("supervised-report");
+    let report = dir.path().join("report.json");
+    let mut cmd = unimig_run_command(start, points, &report);
+    cmd.arg(app).args(&spec.args);
     if let Some(d) = &spec.cwd {
         cmd.current_dir(d);
     }

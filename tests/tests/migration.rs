@@ -62,15 +62,8 @@ fn observe(app: &Path, start: Isa, points: Option<&[u64]>, env: &[(&str, &str)])
     let mut cmd = match points {
         None => command(app),
         Some(points) => {
-            let mut c = command(tool("unimig"));
-            c.arg("run").arg("--isa").arg(start.name());
-            if points.is_empty() {
-                c.arg("--count-points");
-            } else {
-                let list: Vec<String> = points.iter().map(u64::to_string).collect();
-                c.arg("--migrate-at").arg(list.join(","));
-            }
-            c.arg("--report").arg(&report).arg(app);
+            let mut c = unimig_run_command(start, points, &report);
+            c.arg(app);
             c
         }
     };
