@@ -230,17 +230,25 @@ private:
         recipe.reset();
       if (!recipe && size <= 8)
         recipe = sameAsListed(sp, place, size, listed);
+      if (!recipe && size <= 8)
+        recipe = constantOnEveryPath(sp, place, size);
       if (recipe)
         fixups.push_back({opers.getID(), &mf.getFunction(), place, size, *recipe});
       return recipe.has_value();
     };
     bool all = true;
-    for (MCPhysReg r : widest)
-      all &= fix(Place{r}, tri.getRegSizeInBits(*tri.getMinimalPhysRegClass(r)) / 8);
+    // Which places have no recipe (marked in a violation's line: the others would be fixed).
+    SmallVector<bool, 16> unfixed;
+    for (MCPhysReg r : widest) {
+      unfixed.push_back(!fix(Place{r}, tri.getRegSizeInBits(*tri.getMinimalPhysRegClass(r)) / 8));
+      all &= !unfixed.back();
+    }
     for (unsigned i : bad_slots.set_bits()) {
       int fi = slots.frameIndex(i);
-      all &= fix(Place{Register(), fi}, unsigned(mfi.getObjectSize(fi)));
+      unfixed.push_back(!fix(Place{Register(), fi}, unsigned(mfi.getObjectSize(fi))));
+      all &= !unfixed.back();
     }
+    const bool *missing = unfixed.begin();
 
     raw_string_ostream out(all ? result.fixed : result.violations);
     out << opers.getID() << '\t' << mf.getName() << '\t';
@@ -250,13 +258,17 @@ private:
       if (all)
         out << findRecipe(fixups, r);
       else
-        out << lastDefinition(sp, r);
+        out << lastDefinition(sp, r) << (*missing ? "!" : "");
+      ++missing;
       sep = " ";
     }
     for (unsigned i : bad_slots.set_bits()) {
       out << sep << "slot#" << slots.frameIndex(i);
       if (all)
         out << '=' << findRecipe(fixups, Register(), slots.frameIndex(i));
+      else if (*missing)
+        out << '!';
+      ++missing;
       sep = " ";
     }
     out << '\n';
@@ -304,6 +316,22 @@ private:
       return r;
     }
     return std::nullopt;
+  }
+
+  // A constant recipe for `place` if every path writes the same constant there (a return
+  // value stored in each early-exit path's spill slot long before the call: reachingRecipe
+  // gives up on the many paths, the value classes keep constants across them).
+  std::optional<Recipe> constantOnEveryPath(const MachineInstr &sp, Place place, unsigned size) {
+    if (!classes)
+      classes = std::make_unique<unimig::ValueClasses>(*sp.getMF());
+    View view = place.isReg() ? View::ofReg(place.reg) : View::ofSlot(place.frame_index, size);
+    std::optional<uint64_t> v = classes->constant(sp, view);
+    if (!v)
+      return std::nullopt;
+    Recipe r;
+    r.kind = Recipe::Constant;
+    r.value = int64_t(*v);
+    return r;
   }
 
   static const Recipe &findRecipe(const std::vector<Fixup> &fixups, Register reg, int fi = 0) {

@@ -5,6 +5,8 @@
 // are interned so that the fixed point is reached: the classes at a block's entry are
 // renumbered canonically (first appearance in key order), a meet names each disagreeing pair
 // once, and a fresh class is one per (instruction, view).
+#include <cstdio>
+#include <cstdlib>
 #include "value_classes.h"
 
 #include "llvm/ADT/PostOrderIterator.h"
@@ -39,6 +41,12 @@ Key keyOf(View v) {
 }
 
 bool isSlotKey(Key k) { return k < 0; }
+
+// A spill slot's "written" marker (a zero-byte view): present when some path to here wrote
+// the slot. A slot no path wrote holds nothing the code can read (a spill slot is undefined
+// at entry), so where one path leaves it unwritten, the meet keeps what the other paths say.
+Key writtenKey(int fi) { return kSlotBase + (Key(fi) << 8); }
+bool isWrittenKey(Key k) { return isSlotKey(k) && ((k - kSlotBase) & 255) == 0; }
 
 // How a view's bits relate to its class's base value `c`, kept in the top bits of the class
 // number so that renaming and meets cannot separate a value from its extensions.
@@ -339,12 +347,14 @@ struct ValueClasses::Impl {
         ++it;
   }
 
+  // Slot `fi` is written with an unknown value (callers then set the views they know).
   void killSlot(State &s, int fi) {
     for (auto it = s.begin(); it != s.end();)
       if (isSlotKey(it->first) && slotOf(it->first) == fi)
         it = s.erase(it);
       else
         ++it;
+    s[writtenKey(fi)] = constClass(0);
   }
 
   // Sets the views of register `dst` after a copy of `src` (same size), a reload or a spill.
@@ -479,10 +489,30 @@ struct ValueClasses::Impl {
   // Both states agree on a view: the meet keeps it (one class per pair of classes).
   State meet(const State &a, const State &b) {
     State out;
+    // Views one side has and the other leaves unwritten (see writtenKey), with their class.
+    std::vector<std::pair<Key, Class>> one_sided;
+    auto unwritten = [](const State &s, Key k) {
+      return isSlotKey(k) && !s.count(writtenKey(slotOf(k)));
+    };
+    // For a class of `a` (`b`): what a view holding it on both paths became, so that a
+    // one-sided view joins it (equal on the path that wrote it, anything on the other).
+    std::map<Class, Class> merged_a, merged_b;
+    for (const auto &[k, cb] : b)
+      if (!a.count(k) && (isWrittenKey(k) || unwritten(a, k)))
+        one_sided.push_back({k, cb});
     for (const auto &[k, ca] : a) {
-      auto it = b.find(k);
-      if (it == b.end())
+      if (isWrittenKey(k)) {
+        out[k] = ca;  // written on some path: a union
         continue;
+      }
+      auto it = b.find(k);
+      if (it == b.end()) {
+        if (unwritten(b, k))
+          one_sided.push_back({k, ca});
+        continue;
+      }
+      merged_a.try_emplace(ca, 0);
+      merged_b.try_emplace(it->second, 0);
       Class cb = it->second;
       if (ca == cb) {
         out[k] = ca;
@@ -507,6 +537,23 @@ struct ValueClasses::Impl {
       bool same = tagOf(ca) == tagOf(cb);
       Class p = intern(pairs, same ? std::pair(baseOf(ca), baseOf(cb)) : std::pair(ca, cb));
       out[k] = same ? tagged(p, tagOf(ca)) : p;
+    }
+    for (const auto &[k, c] : out) {
+      if (isWrittenKey(k))
+        continue;
+      if (auto m = merged_a.find(a.at(k)); m != merged_a.end() && !m->second)
+        m->second = c + 1;  // +1: 0 means "none yet"
+      if (auto m = merged_b.find(b.at(k)); m != merged_b.end() && !m->second)
+        m->second = c + 1;
+    }
+    for (const auto &[k, c] : one_sided) {
+      if (isWrittenKey(k)) {
+        out[k] = c;
+        continue;
+      }
+      const std::map<Class, Class> &merged = a.count(k) ? merged_a : merged_b;
+      auto m = merged.find(c);
+      out[k] = m != merged.end() && m->second ? m->second - 1 : c;
     }
     return out;
   }
@@ -576,8 +623,12 @@ struct ValueClasses::Impl {
     unsigned passes = 0;
     unsigned long transfers = 0;
     for (bool changed = true; changed;) {
-      if (++passes > kMaxPasses || transfers > kMaxTransfers)
-        return;  // before_statepoint stays empty: every relation is Unknown
+      if (++passes > kMaxPasses || transfers > kMaxTransfers) {
+        if (getenv("UNIMIG_DEBUG_VC"))
+          fprintf(stderr, "value classes: %s gave up after %u passes, %lu transfers\n",
+                  mf.getName().str().c_str(), passes, transfers);
+        return;
+      }  // before_statepoint stays empty: every relation is Unknown
       changed = false;
       for (const MachineBasicBlock *mbb : rpo) {
         std::optional<State> entry;
@@ -603,8 +654,20 @@ struct ValueClasses::Impl {
         changed = true;
       }
     }
+    const char *dbg = getenv("UNIMIG_DEBUG_VC_FN");
+    bool debug = dbg && mf.getName() == dbg;
     for (const auto &[mbb, entry] : in) {
       State s = entry;
+      if (debug) {
+        fprintf(stderr, "bb.%d:", mbb->getNumber());
+        for (const auto &[k, c] : s) {
+          if (isSlotKey(k))
+            fprintf(stderr, " s%d/%d=%u", slotOf(k), int((k - kSlotBase) & 255), unsigned(c));
+          else
+            fprintf(stderr, " %s=%u", tri.getName(unsigned(k)), unsigned(c));
+        }
+        fprintf(stderr, "\n");
+      }
       for (const MachineInstr &mi : *mbb) {
         if (mi.getOpcode() == TargetOpcode::STATEPOINT)
           before_statepoint[&mi] = s;
@@ -619,6 +682,21 @@ ValueClasses::ValueClasses(const MachineFunction &mf) : impl(std::make_unique<Im
 }
 
 ValueClasses::~ValueClasses() = default;
+
+std::optional<uint64_t> ValueClasses::constant(const MachineInstr &sp, View v) const {
+  auto it = impl->before_statepoint.find(&sp);
+  if (it == impl->before_statepoint.end())
+    return std::nullopt;
+  if (!v.reg.isValid() && !impl->mf.getFrameInfo().isSpillSlotObjectIndex(v.frame_index))
+    return std::nullopt;  // stack objects are not tracked (see isWholeSpill)
+  auto c = it->second.find(keyOf(v));
+  if (c != it->second.end())
+    return impl->constValue(c->second);
+  // A slot no path has written yet holds nothing the code can rely on: any value will do.
+  if (!v.reg.isValid() && !it->second.count(writtenKey(v.frame_index)))
+    return 0;
+  return std::nullopt;
+}
 
 ValueClasses::Relation ValueClasses::relate(const MachineInstr &sp, View unlisted,
                                             View listed, int64_t *addend) const {
@@ -639,10 +717,26 @@ ValueClasses::Relation ValueClasses::relate(const MachineInstr &sp, View unliste
     return Relation::Equal;
   if (Impl::widened(cl) == cu)
     return Relation::ZeroExtended;
-  if (auto o = impl->offsets.find(cu); o != impl->offsets.end() && o->second.first == cl) {
+  // An 8-byte copy of the whole 64-bit register whose 32-bit view the record lists (a spilled
+  // `i64` result used only truncated): the transformer gives that register the listed value
+  // zero-extended (the record says its upper half means nothing), and the copy the same.
+  if (listed.reg.isValid() && impl->bits(listed.reg) == 32 && impl->bytes(unlisted) == 8)
+    if (Register w = impl->wide64(listed.reg))
+      if (auto wc = s.find(Key(w.id())); wc != s.end() && wc->second == cu)
+        return Relation::ZeroExtended;
+  // Offsets: both classes as (base, constant) - the unlisted value may be the listed one plus
+  // a constant, minus one (a frame's base recomputed from an address inside it), or both may
+  // be offsets from one unrecorded base.
+  auto split = [&](Class c) {
+    auto o = impl->offsets.find(c);
+    return o == impl->offsets.end() ? std::pair(c, int64_t(0)) : o->second;
+  };
+  auto [bu, ou] = split(cu);
+  auto [bl, ol] = split(cl);
+  if (bu == bl && ou != ol) {
     if (impl->bytes(unlisted) != 8 || impl->bytes(listed) != 8)
       return Relation::Unknown;
-    *addend = o->second.second;
+    *addend = ou - ol;
     return Relation::Offset;
   }
   // The unlisted view means only the low 8 (16) bits of its base value (a narrow register or

@@ -52,6 +52,12 @@ public:
   Relation relate(const llvm::MachineInstr &sp, View unlisted, View listed,
                   int64_t *addend) const;
 
+  // The constant `v` provably holds just before the statepoint `sp` on every path (a constant
+  // written on each path, possibly in another block, and copied or spilled since), if any;
+  // 0 for a spill slot that no path has written yet (its content is undefined, so the code
+  // cannot depend on it).
+  std::optional<uint64_t> constant(const llvm::MachineInstr &sp, View v) const;
+
 private:
   struct Impl;
   std::unique_ptr<Impl> impl;

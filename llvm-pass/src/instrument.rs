@@ -78,8 +78,8 @@ use crate::llvm::{self, cstr, llvm_sys, Builder, Module, EMPTY};
 use crate::shadow::Shadow;
 use crate::srcloc;
 use crate::{
-    CallSite, Isa, Options, Report, Skip, SkipReason, MIGRATE_FLAG, MIGRATION_POINT_FN,
-    VACALL_THUNK_PREFIX,
+    CallSite, Isa, Options, Report, Skip, SkipReason, JMPBUF_REGISTER_FN, MIGRATABLE_SETJMPS,
+    MIGRATE_FLAG, MIGRATION_POINT_FN, VACALL_THUNK_PREFIX,
 };
 use anyhow::{bail, Result};
 use llvm_sys::core::*;
@@ -234,6 +234,7 @@ impl<'a> Instrumenter<'a> {
             self.backedge_polls(f);
         }
         if self.opts.stackmaps {
+            self.register_jmpbufs(f);
             self.legalize_live_values(f)?;
             self.statepoints(f)?;
         }
@@ -267,12 +268,62 @@ impl<'a> Instrumenter<'a> {
             return false;
         }
         match llvm::direct_callee(i) {
+            Some(f) if self.is_migratable_setjmp(f) => true,
             Some(f) => {
                 llvm::intrinsic_id(f) == 0
                     && !(unsafe { LLVMIsDeclaration(f) } != 0
                         && self.opts.library_functions.contains(&llvm::value_name(f)))
             }
             None => true,
+        }
+    }
+
+    /// Is `callee` a `setjmp` whose callers stay migratable ([`MIGRATABLE_SETJMPS`])? Only
+    /// with stackmaps: its call becomes a statepoint whose record describes the frame that a
+    /// `longjmp` returns to, and the call registers its `jmp_buf` ([`Self::register_jmpbufs`]).
+    fn is_migratable_setjmp(&self, callee: LLVMValueRef) -> bool {
+        self.opts.stackmaps
+            && llvm::fn_has_enum_attr(callee, "returns_twice")
+            && MIGRATABLE_SETJMPS.contains(&llvm::value_name(callee).as_str())
+    }
+
+    /// Calls [`JMPBUF_REGISTER_FN`] with the `jmp_buf` right before every migratable `setjmp`
+    /// call, so the runtime's registry names every buffer a later `longjmp` may use (the
+    /// transformation rewrites the registered buffers whose frame is still on the stack).
+    fn register_jmpbufs(&mut self, f: LLVMValueRef) {
+        let mut calls = Vec::new();
+        for bb in llvm::blocks(f) {
+            for i in llvm::instructions(bb) {
+                if llvm::is_call(i)
+                    && llvm::direct_callee(i).is_some_and(|c| self.is_migratable_setjmp(c))
+                {
+                    calls.push(i);
+                }
+            }
+        }
+        if calls.is_empty() {
+            return;
+        }
+        let name = cstr(JMPBUF_REGISTER_FN);
+        unsafe {
+            let mut params = [self.ptr];
+            let ty = LLVMFunctionType(LLVMVoidTypeInContext(self.ctx), params.as_mut_ptr(), 1, 0);
+            let mut reg = LLVMGetNamedFunction(self.m, name.as_ptr());
+            if reg.is_null() {
+                reg = LLVMAddFunction(self.m, name.as_ptr(), ty);
+                llvm::unimig_set_dso_local(reg);
+                let a = LLVMCreateEnumAttribute(self.ctx, llvm::enum_attr_kind("nounwind"), 0);
+                LLVMAddAttributeAtIndex(reg, llvm_sys::LLVMAttributeFunctionIndex, a);
+            }
+            for call in calls {
+                self.b.before(call);
+                let mut args = [LLVMGetOperand(call, 0)];
+                let r = LLVMBuildCall2(self.b.0, ty, reg, args.as_mut_ptr(), 1, EMPTY);
+                let loc = llvm_sys::debuginfo::LLVMInstructionGetDebugLoc(call);
+                if !loc.is_null() {
+                    llvm_sys::debuginfo::LLVMInstructionSetDebugLoc(r, loc);
+                }
+            }
         }
     }
 
@@ -318,6 +369,9 @@ impl<'a> Instrumenter<'a> {
                         return Some((SkipReason::VaStart, Some(i)));
                     }
                     if llvm::fn_has_enum_attr(c, "returns_twice") {
+                        if self.is_migratable_setjmp(c) {
+                            continue;
+                        }
                         return Some((SkipReason::ReturnsTwice(cname), Some(i)));
                     }
                     if llvm::intrinsic_id(c) != 0 {
@@ -1631,7 +1685,9 @@ impl<'a> Instrumenter<'a> {
                 let nest = LLVMCreateEnumAttribute(self.ctx, llvm::enum_attr_kind("nest"), 0);
                 LLVMAddCallSiteAttribute(sp, 5 + 1, nest);
             }
-            for attr in ["noreturn", "nounwind", "cold"] {
+            // returns_twice too: it makes the code generator keep every value that lives
+            // across a setjmp where a longjmp finds it (no stack slot sharing, ...).
+            for attr in ["noreturn", "nounwind", "cold", "returns_twice"] {
                 if llvm::call_has_enum_attr(call, attr)
                     || decl.is_some_and(|d| llvm::fn_has_enum_attr(d, attr))
                 {

@@ -182,6 +182,14 @@ pub enum MiddleEnd {
 /// Symbols the instrumentation uses (defined by the unimig runtime).
 pub const MIGRATE_FLAG: &str = "__unimig_migrate_requested";
 pub const MIGRATION_POINT_FN: &str = "__unimig_migration_point";
+/// Called right before every migratable `setjmp` with its `jmp_buf`: the runtime keeps a
+/// registry of jmp_bufs that the stack transformation rewrites for the other ISA.
+pub const JMPBUF_REGISTER_FN: &str = "__unimig_jmpbuf_register";
+/// The `setjmp` entry points whose callers stay migratable: each saves the callee-saved
+/// registers, stack pointer and return address of its caller in the caller's `jmp_buf`, which
+/// the transformation can rewrite (musl's `sigsetjmp` with a mask keeps its own return address
+/// there instead, so its callers stay unmigratable).
+pub const MIGRATABLE_SETJMPS: [&str; 3] = ["setjmp", "_setjmp", "__setjmp"];
 /// Prefix of the x86-64 variadic-call thunks (see [`instrument`]).
 pub const VACALL_THUNK_PREFIX: &str = "__unimig_vacall_";
 

@@ -26,6 +26,7 @@ static void report(void) { fprintf(stderr, "migration points: %lu\n", calls); }
 void __unimig_migration_point(void) {
   if (calls++ == 0) atexit(report);
 }
+void __unimig_jmpbuf_register(void *buf) { (void)buf; }
 "#;
 
 fn libgcc(isa: Isa) -> Option<PathBuf> {

@@ -136,6 +136,8 @@ pub struct Image {
     fixups: HashMap<u64, Vec<Fixup>>,
     /// The main thread's thread pointer ([`fixups::main_thread_pointer`]).
     thread_pointer: Option<u64>,
+    /// The runtime's `jmp_buf` registry ([`crate::jmpbuf::REGISTRY_SYMBOL`]), when linked in.
+    jmpbuf_registry: Option<u64>,
 }
 
 // ISA facts the transformer needs, in DWARF register numbers.
@@ -199,12 +201,18 @@ impl Image {
 
         let mut image_id = None;
         let mut main_return = None;
+        let mut jmpbuf_registry = None;
         let mut functions = Vec::new();
         for s in file.symbols() {
             let Ok(name) = s.name() else { continue };
             match name {
                 IMAGE_ID_SYMBOL => image_id = Some(s.address()),
                 MAIN_RETURN_SYMBOL => main_return = Some(s.address()),
+                // The runtime's checkpoint writer refers to it weakly: undefined (address 0)
+                // when no instrumented code calls setjmp.
+                crate::jmpbuf::REGISTRY_SYMBOL if s.is_definition() => {
+                    jmpbuf_registry = Some(s.address())
+                }
                 _ => {}
             }
             if s.kind() == SymbolKind::Text && !name.is_empty() {
@@ -299,6 +307,7 @@ impl Image {
             unsafe_sites,
             fixups: by_record,
             thread_pointer,
+            jmpbuf_registry,
         })
     }
 
@@ -315,6 +324,11 @@ impl Image {
     /// The main thread's thread pointer ([`fixups::main_thread_pointer`]).
     pub fn thread_pointer(&self) -> Option<u64> {
         self.thread_pointer
+    }
+
+    /// The address of the runtime's `jmp_buf` registry, if the image has one.
+    pub fn jmpbuf_registry(&self) -> Option<u64> {
+        self.jmpbuf_registry
     }
 
     pub fn isa(&self) -> Isa {

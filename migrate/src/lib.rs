@@ -17,12 +17,13 @@
 pub mod checkpoint;
 pub mod fixups;
 pub mod image;
+pub mod jmpbuf;
 pub mod regs;
 pub mod transform;
 
 pub use checkpoint::{Checkpoint, CheckpointError, Header, Record};
 pub use image::{Image, ImageError};
 pub use transform::{
-    describe, describe_with, transform, transform_with, FrameError, FrameFault, FrameInfo,
-    FrameRef, Options, Stop, TransformError, UNIMIG_MAIN_STACK_TOP,
+    describe, describe_with, transform, transform_with, transform_with_stats, FrameError,
+    FrameFault, FrameInfo, FrameRef, Options, Stats, Stop, TransformError, UNIMIG_MAIN_STACK_TOP,
 };

@@ -11,6 +11,7 @@ use unimig_common::Isa;
 use crate::checkpoint::{kind, Checkpoint, CheckpointError, Record, MAP_MAIN_STACK};
 use crate::fixups::{Place, Recipe};
 use crate::image::{fp_reg, sp_reg, Image, ImageError, Site, Value};
+use crate::jmpbuf::{self, Entry, Registry, RegistryError};
 use crate::regs::{self, Regs};
 
 /// `main`'s CFA on both ISAs: the top of the runtime's fixed main stack.
@@ -129,6 +130,8 @@ pub enum FrameFault {
         "the destination stack would start at {sp:#x}, below the main stack mapping at {map:#x}"
     )]
     Overflow { sp: u64, map: u64 },
+    #[error("its jmp_buf at {buf:#x}: {reason}")]
+    JmpBuf { buf: u64, reason: String },
 }
 
 /// A refusal about one frame: which frame, and what is wrong with it.
@@ -186,6 +189,10 @@ pub enum TransformError {
     TooDeep,
     #[error("the destination stack would be {0} bytes")]
     TooLarge(u64),
+    #[error(transparent)]
+    JmpBufRegistry(#[from] RegistryError),
+    #[error("a registered jmp_buf at {0:#x} lies in the machine stack being rebuilt")]
+    JmpBufOnStack(u64),
 }
 
 /// One frame of a checkpoint's stack, for `unimig inspect` and reports.
@@ -398,6 +405,144 @@ fn unwind<'i>(
     }
 }
 
+/// A registered `jmp_buf` whose frame is on the source stack ([`crate::jmpbuf`]).
+struct LiveJmpBuf<'i> {
+    /// Index of its frame.
+    frame: usize,
+    buf: u64,
+    /// The `setjmp` call's record in the destination image.
+    dst_site: &'i Site,
+    /// Every location's value at the `setjmp` call (statepoint header included), as a `longjmp`
+    /// on the source would find them.
+    values: Vec<u64>,
+}
+
+/// The source's `jmp_buf` registry: its address and the live entries, innermost frame first.
+fn live_jmpbufs<'i>(
+    src: &Image,
+    dst: &'i Image,
+    mem: &Memory,
+    frames: &[SrcFrame],
+    opts: &Options,
+) -> Result<Option<(u64, Vec<LiveJmpBuf<'i>>)>, TransformError> {
+    let Some(addr) = src.jmpbuf_registry() else {
+        return Ok(None);
+    };
+    if dst.jmpbuf_registry() != Some(addr) {
+        return Err(RegistryError::Moved {
+            src: addr,
+            dst: dst.jmpbuf_registry(),
+        }
+        .into());
+    }
+    let registry = Registry::read(addr, |a, len| mem.read(a, len))?;
+    if registry.dropped_key != 0 {
+        return Err(RegistryError::Overflow.into());
+    }
+    let sisa = src.isa();
+    let mut live = Vec::new();
+    for &Entry { buf, .. } in &registry.entries {
+        let words: Option<Vec<u8>> = (0..jmpbuf::used_bytes(sisa) / 8)
+            .map(|k| mem.read(buf + 8 * k, 8))
+            .collect::<Option<Vec<u64>>>()
+            .map(|w| w.iter().flat_map(|x| x.to_le_bytes()).collect());
+        let Some(saved) = words.and_then(|w| jmpbuf::decode(sisa, &w)) else {
+            continue; // not in the checkpoint: freed memory
+        };
+        let Some(site) = src.site_at(saved.pc) else {
+            continue;
+        };
+        let Some(index) = frames
+            .iter()
+            .position(|f| f.sp == saved.sp && f.site.function == site.function)
+        else {
+            continue; // its frame has returned
+        };
+        if live.iter().any(|l: &LiveJmpBuf| l.buf == buf) {
+            continue;
+        }
+        let f = &frames[index];
+        let frame = FrameRef {
+            index,
+            function: src.function_name(f.site.address).unwrap_or("?").to_string(),
+            record: Some(f.site.id),
+            return_address: f.site.address,
+            sp: f.sp,
+            isa: sisa,
+        };
+        let bad = |reason: String| frame_error(frame.clone(), FrameFault::JmpBuf { buf, reason });
+        // The frame cannot move while a longjmp may return into a call that is not safe.
+        if let Some(img) = [src, dst].into_iter().find(|i| i.is_unsafe(site.id)) {
+            if !opts.allow_unsafe_sites {
+                return Err(frame_error(
+                    frame,
+                    FrameFault::UnsafeSite {
+                        listed_in: img.isa(),
+                    },
+                ));
+            }
+        }
+        let dst_site = dst
+            .site_by_id(site.id)
+            .map_err(|()| {
+                bad(format!(
+                    "several records carry its setjmp's ID {:#x}",
+                    site.id
+                ))
+            })?
+            .ok_or_else(|| {
+                bad(format!(
+                    "no destination record for its setjmp ({:#x})",
+                    site.id
+                ))
+            })?;
+        if dst_site.function == 0 || dst_site.locations.len() != site.locations.len() {
+            return Err(bad("its setjmp's records differ between the images".into()));
+        }
+        let mut values = Vec::with_capacity(site.locations.len());
+        for (i, loc) in site.locations.iter().enumerate() {
+            let size = u64::from(loc.size);
+            if !(1..=8).contains(&size) || dst_site.locations[i].size != loc.size {
+                return Err(bad(format!("live value {i} has size {size}")));
+            }
+            let v = match loc.value {
+                Value::Register(r) => saved.get(r).ok_or_else(|| {
+                    bad(format!(
+                        "live value {i} is in register {r}, which longjmp does not restore"
+                    ))
+                })?,
+                Value::Indirect(r, off) => {
+                    let base = if r == sp_reg(sisa) {
+                        saved.sp
+                    } else if r == fp_reg(sisa) {
+                        saved.get(r).unwrap_or(0)
+                    } else {
+                        return Err(bad(format!(
+                            "live value {i} is addressed from register {r}"
+                        )));
+                    };
+                    let at = base.wrapping_add_signed(off.into());
+                    mem.read(at, size)
+                        .ok_or_else(|| bad(format!("its slot {at:#x} is not in the checkpoint")))?
+                }
+                Value::Constant(c) => c,
+                Value::Direct(..) => {
+                    return Err(bad(format!("live value {i} is a Direct location")))
+                }
+            };
+            values.push(v & mask(size));
+        }
+        live.push(LiveJmpBuf {
+            frame: index,
+            buf,
+            dst_site,
+            values,
+        });
+    }
+    live.sort_by_key(|l| l.frame);
+    Ok(Some((addr, live)))
+}
+
 /// The frames of `ckpt`'s stack, innermost first, per the contract ([`Options::default`]).
 pub fn describe(img: &Image, ckpt: &Checkpoint<'_>) -> Result<Vec<FrameInfo>, TransformError> {
     describe_with(img, ckpt, &Options::default())
@@ -470,6 +615,69 @@ impl NewStack {
     }
 }
 
+/// The destination's registers and stack while frames are built, innermost first.
+struct Dest {
+    stack: NewStack,
+    out: Regs,
+    /// Per callee-saved register: where the value the frames further out give it goes.
+    homes: [Home; regs::DWARF_REGS],
+    /// Per callee-saved register: the [`Dest::bufs`] (indexes) that also take that value (their
+    /// frame does not save the register, so while it runs the register holds an outer value).
+    waiting: Vec<Vec<usize>>,
+    /// The rewritten jmp_bufs: (address, registers).
+    bufs: Vec<(u64, Regs)>,
+    /// Stack slots the current frame's record and fixups wrote: (address, size, value).
+    frame_writes: Vec<(u64, u64, u64)>,
+}
+
+impl Dest {
+    /// Gives callee-saved register `reg` the value `v` for the frames built so far; `false` if
+    /// the transformer does not carry `reg`.
+    fn put_reg(&mut self, reg: u16, v: u64) -> bool {
+        let ok = match self.homes.get(reg as usize) {
+            Some(Home::Reg) => self.out.set(reg, v),
+            Some(&Home::Slot(a)) => self.stack.write(a, v, 8),
+            None => false,
+        };
+        if ok {
+            for &b in &self.waiting[reg as usize] {
+                self.bufs[b].1.set(reg, v);
+            }
+        }
+        ok
+    }
+
+    fn write_slot(&mut self, addr: u64, v: u64, size: u64) -> bool {
+        self.frame_writes.push((addr, size, v));
+        self.stack.write(addr, v, size)
+    }
+
+    /// Writes a value a jmp_buf's record puts in a slot of the current frame, which must not
+    /// contradict what the frame's own record put there.
+    fn write_slot_agreeing(&mut self, addr: u64, v: u64, size: u64) -> Result<(), &'static str> {
+        for &(a, s, w) in &self.frame_writes {
+            let overlaps = a < addr + size && addr < a + s;
+            if overlaps && (a, s, w & mask(s)) != (addr, size, v & mask(size)) {
+                return Err(
+                    "a slot its setjmp's record uses holds another value at the current call",
+                );
+            }
+        }
+        self.write_slot(addr, v, size)
+            .then_some(())
+            .ok_or("a slot outside the new stack")
+    }
+}
+
+/// What a transformation rebuilt.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Frames of the stack.
+    pub frames: usize,
+    /// Live `jmp_buf`s rewritten for the destination ([`crate::jmpbuf`]).
+    pub jmp_bufs: usize,
+}
+
 /// [`transform`] with explicit [`Options`].
 pub fn transform_with<'c>(
     src: &Image,
@@ -477,6 +685,16 @@ pub fn transform_with<'c>(
     ckpt: &'c Checkpoint<'_>,
     opts: &Options,
 ) -> Result<Checkpoint<'c>, TransformError> {
+    transform_with_stats(src, dst, ckpt, opts).map(|(c, _)| c)
+}
+
+/// [`transform_with`], also saying what it rebuilt.
+pub fn transform_with_stats<'c>(
+    src: &Image,
+    dst: &Image,
+    ckpt: &'c Checkpoint<'_>,
+    opts: &Options,
+) -> Result<(Checkpoint<'c>, Stats), TransformError> {
     check_source(src, ckpt, opts)?;
     if let (Ok(s), Ok(d)) = (src.image_id(), dst.image_id()) {
         if s != d {
@@ -490,6 +708,7 @@ pub fn transform_with<'c>(
     let frames = unwind(src, ckpt, opts)?;
     let n = frames.len();
     let disa = dst.isa();
+    let live_bufs = live_jmpbufs(src, dst, &Memory::new(ckpt), &frames, opts)?;
 
     // The destination sites, with the source frame each one replaces.
     let mut dsites = Vec::with_capacity(n);
@@ -577,49 +796,71 @@ pub fn transform_with<'c>(
             return Err(dfail(0, FrameFault::Overflow { sp: lo, map: map.0 }));
         }
     }
-    let mut stack = NewStack {
-        lo,
-        bytes: vec![0; len as usize],
+    // The registry keeps the live entries, keyed just below their frame's new stack pointer.
+    let (registry, jmpbufs) = match live_bufs {
+        Some((address, live)) => {
+            let entries = live
+                .iter()
+                .map(|l| Entry {
+                    buf: l.buf,
+                    key: sp[l.frame] - 1,
+                })
+                .rev() // registration order: outermost first
+                .collect();
+            let table = Registry {
+                entries,
+                dropped_key: 0,
+            };
+            (Some((address, table)), live)
+        }
+        None => (None, Vec::new()),
     };
-    let mut out = Regs::new(disa);
-    let mut homes = [Home::Reg; regs::DWARF_REGS];
+    let mut dest = Dest {
+        stack: NewStack {
+            lo,
+            bytes: vec![0; len as usize],
+        },
+        out: Regs::new(disa),
+        homes: [Home::Reg; regs::DWARF_REGS],
+        waiting: vec![Vec::new(); regs::DWARF_REGS],
+        bufs: Vec::new(),
+        frame_writes: Vec::new(),
+    };
+    let mut jmpbufs = jmpbufs.into_iter().peekable();
+    let mut rewritten: Vec<(u64, Vec<u8>)> = Vec::new(); // (address, new bytes)
 
     // Values, innermost first, so each frame's save slots become homes for the frames outside.
     for i in 0..n {
         let (d, rule) = dsites[i];
         let fail = |fault| dfail(i, fault);
-        let put = |stack: &mut NewStack, out: &mut Regs, home: Home, reg, v: u64, index| {
-            let ok = match home {
-                Home::Reg => out.set(reg, v),
-                Home::Slot(a) => stack.write(a, v, 8),
-            };
-            ok.then_some(())
-                .ok_or_else(|| fail(FrameFault::Register { index, reg }))
-        };
+        dest.frame_writes.clear();
         let fp = fp_reg(disa);
         let fp_value = cfa[i].wrapping_add_signed(-rule.cfa_offset);
-        if rule.cfa_reg == fp {
-            put(&mut stack, &mut out, homes[fp as usize], fp, fp_value, 0)?;
+        if rule.cfa_reg == fp && !dest.put_reg(fp, fp_value) {
+            return Err(fail(FrameFault::Register { index: 0, reg: fp }));
         }
+        let slot_base = |r: u16| {
+            if r == sp_reg(disa) {
+                Some(sp[i])
+            } else if r == fp && rule.cfa_reg == fp {
+                Some(fp_value)
+            } else {
+                None
+            }
+        };
         for (index, (loc, &v)) in d.locations.iter().zip(&frames[i].values).enumerate() {
             let size = u64::from(loc.size);
             match loc.value {
                 Value::Register(r) => {
-                    let home = *homes
-                        .get(r as usize)
-                        .ok_or_else(|| fail(FrameFault::Register { index, reg: r }))?;
-                    put(&mut stack, &mut out, home, r, v, index)?;
+                    if !dest.put_reg(r, v) {
+                        return Err(fail(FrameFault::Register { index, reg: r }));
+                    }
                 }
                 Value::Indirect(r, off) => {
-                    let base = if r == sp_reg(disa) {
-                        sp[i]
-                    } else if r == fp && rule.cfa_reg == fp {
-                        fp_value
-                    } else {
-                        return Err(fail(FrameFault::Base { index, reg: r }));
-                    };
+                    let base =
+                        slot_base(r).ok_or_else(|| fail(FrameFault::Base { index, reg: r }))?;
                     let addr = base.wrapping_add_signed(off.into());
-                    if !stack.write(addr, v, size) {
+                    if !dest.write_slot(addr, v, size) {
                         return Err(fail(FrameFault::Memory { addr, len: size }));
                     }
                 }
@@ -653,22 +894,15 @@ pub fn transform_with<'c>(
                 })?;
             match fx.place {
                 Place::Register(r) => {
-                    let home = *homes
-                        .get(r as usize)
-                        .ok_or_else(|| bad("not a register the transformer carries"))?;
-                    put(&mut stack, &mut out, home, r, v, usize::MAX)
-                        .map_err(|_| bad("not a callee-saved register"))?;
+                    if !dest.put_reg(r, v) {
+                        return Err(bad("not a callee-saved register"));
+                    }
                 }
                 Place::Slot(r, off) => {
-                    let base = if r == sp_reg(disa) {
-                        sp[i]
-                    } else if r == fp && rule.cfa_reg == fp {
-                        fp_value
-                    } else {
-                        return Err(bad("its base is neither sp nor the frame pointer"));
-                    };
+                    let base = slot_base(r)
+                        .ok_or_else(|| bad("its base is neither sp nor the frame pointer"))?;
                     let addr = base.wrapping_add_signed(off.into());
-                    if !stack.write(addr, v, u64::from(fx.size)) {
+                    if !dest.write_slot(addr, v, u64::from(fx.size)) {
                         return Err(bad("the slot is outside the new stack"));
                     }
                 }
@@ -683,14 +917,103 @@ pub fn transform_with<'c>(
             }
         };
         let ra = cfa[i].wrapping_add_signed(rule.return_address);
-        if !stack.write(ra, resume_caller, 8) {
+        if !dest.stack.write(ra, resume_caller, 8) {
             return Err(fail(FrameFault::Memory { addr: ra, len: 8 }));
         }
         for &(r, off) in &rule.saved {
-            if let Some(h) = homes.get_mut(r as usize) {
+            if let Some(h) = dest.homes.get_mut(r as usize) {
                 *h = Home::Slot(cfa[i].wrapping_add_signed(off));
             }
+            if let Some(w) = dest.waiting.get_mut(r as usize) {
+                w.clear();
+            }
         }
+        // This frame's jmp_bufs: the state a longjmp restores, at the setjmp call.
+        while let Some(jb) = jmpbufs.next_if(|j| j.frame == i) {
+            let bad = |reason: String| {
+                fail(FrameFault::JmpBuf {
+                    buf: jb.buf,
+                    reason,
+                })
+            };
+            let mut regs = Regs::new(disa);
+            regs.sp = sp[i];
+            regs.pc = jb.dst_site.address;
+            let mut set: Vec<u16> = Vec::new();
+            if rule.cfa_reg == fp {
+                regs.set(fp, fp_value);
+                set.push(fp);
+            }
+            let mut place =
+                |dest: &mut Dest, regs: &mut Regs, at: Place, v: u64, size: u64| match at {
+                    Place::Register(r) => {
+                        set.push(r);
+                        regs.set(r, v)
+                            .then_some(())
+                            .ok_or_else(|| bad(format!("register {r} is not callee-saved")))
+                    }
+                    Place::Slot(r, off) => {
+                        let base = slot_base(r).ok_or_else(|| {
+                            bad(format!(
+                                "a slot based on register {r}, not sp or the frame pointer"
+                            ))
+                        })?;
+                        let addr = base.wrapping_add_signed(off.into());
+                        dest.write_slot_agreeing(addr, v, size)
+                            .map_err(|e| bad(e.into()))
+                    }
+                };
+            for (index, (loc, &v)) in jb.dst_site.locations.iter().zip(&jb.values).enumerate() {
+                let size = u64::from(loc.size);
+                match loc.value {
+                    Value::Register(r) => place(&mut dest, &mut regs, Place::Register(r), v, size)?,
+                    Value::Indirect(r, off) => {
+                        place(&mut dest, &mut regs, Place::Slot(r, off), v, size)?
+                    }
+                    Value::Constant(c) if c & mask(size) == v => {}
+                    Value::Constant(c) => {
+                        return Err(bad(format!(
+                            "live value {index} is the constant {:#x} here, {v:#x} in the source",
+                            c & mask(size)
+                        )))
+                    }
+                    Value::Direct(..) => {
+                        return Err(bad(format!("live value {index} is a Direct location")))
+                    }
+                }
+            }
+            for fx in dst.fixups(jb.dst_site.id) {
+                let v = fx
+                    .value(dst.thread_pointer(), &jb.values)
+                    .ok_or_else(|| bad(format!("fixup of {:?} has no value", fx.place)))?;
+                place(&mut dest, &mut regs, fx.place, v, u64::from(fx.size))?;
+            }
+            // A callee-saved register the frame does not save holds, while it runs, the value
+            // of a frame further out: filled in as those frames are built.
+            let index = dest.bufs.len();
+            for r in jmpbuf::saved_registers(disa) {
+                if !set.contains(&r) && !rule.saved.iter().any(|&(s, _)| s == r) {
+                    dest.waiting[r as usize].push(index);
+                }
+            }
+            dest.bufs.push((jb.buf, regs));
+        }
+    }
+    let Dest {
+        stack,
+        mut out,
+        bufs,
+        ..
+    } = dest;
+    let stats = Stats {
+        frames: n,
+        jmp_bufs: bufs.len(),
+    };
+    for (buf, regs) in bufs {
+        rewritten.push((buf, jmpbuf::encode(&regs)));
+    }
+    if let Some((address, table)) = registry {
+        rewritten.push((address, table.encode()));
     }
     out.sp = sp[0];
     out.pc = dsites[0].0.address;
@@ -723,18 +1046,74 @@ pub fn transform_with<'c>(
         records.push(Record::new(r.kind, Cow::Borrowed(&*r.payload)));
     }
     records.extend(new_stack);
+    for (addr, bytes) in &rewritten {
+        if *addr < top && addr + bytes.len() as u64 > clip_lo.min(lo) {
+            return Err(TransformError::JmpBufOnStack(*addr));
+        }
+        patch_memory(&mut records, *addr, bytes);
+    }
     let mut header = ckpt.header;
     header.isa = disa.elf_machine().into();
     if let Ok(id) = dst.image_id() {
         header.image_id = id;
     }
-    Ok(Checkpoint { header, records })
+    Ok((Checkpoint { header, records }, stats))
+}
+
+/// Overwrites `bytes.len()` bytes at `addr` in the `DATA` records (copying the ones it
+/// touches), adding a record for any of them no record holds (a page that was all zero).
+fn patch_memory(records: &mut Vec<Record<'_>>, addr: u64, bytes: &[u8]) {
+    let end = addr + bytes.len() as u64;
+    let mut covered = vec![false; bytes.len()];
+    for r in records.iter_mut() {
+        let Some((base, data)) = r.as_data() else {
+            continue;
+        };
+        let (lo, hi) = (base.max(addr), (base + data.len() as u64).min(end));
+        if lo >= hi {
+            continue;
+        }
+        let mut copy = data.to_vec();
+        copy[(lo - base) as usize..(hi - base) as usize]
+            .copy_from_slice(&bytes[(lo - addr) as usize..(hi - addr) as usize]);
+        covered[(lo - addr) as usize..(hi - addr) as usize].fill(true);
+        *r = Record::data(base, &copy);
+    }
+    let mut k = 0;
+    while k < bytes.len() {
+        if covered[k] {
+            k += 1;
+            continue;
+        }
+        let run = covered[k..]
+            .iter()
+            .position(|&c| c)
+            .unwrap_or(bytes.len() - k);
+        records.push(Record::data(addr + k as u64, &bytes[k..k + run]));
+        k += run;
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::checkpoint::Header;
+
+    #[test]
+    fn patch_memory_copies_touched_records_and_adds_missing_bytes() {
+        let mut records = vec![
+            Record::data(0x1000, &[1; 16]),
+            Record::data(0x1010, &[2; 8]),
+            Record::new(kind::REGS, vec![0u8; 64]),
+        ];
+        patch_memory(&mut records, 0x100c, &[9; 20]);
+        assert_eq!(records[0].as_data().unwrap().1[12..], [9; 4]);
+        assert_eq!(records[0].as_data().unwrap().1[..12], [1; 12]);
+        assert_eq!(records[1].as_data().unwrap().1, [9; 8]);
+        assert_eq!(records[2].kind, kind::REGS);
+        assert_eq!(records[3].as_data().unwrap(), (0x1018, &[9u8; 8][..]));
+        assert_eq!(records.len(), 4);
+    }
 
     #[test]
     fn memory_reads_data_and_zero_pages_of_the_main_stack() {

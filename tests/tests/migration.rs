@@ -244,6 +244,35 @@ fn locals_of_isa_sized_types() {
     ping_pong("statlocal", 20, 24);
 }
 
+/// setjmp/longjmp as interpreters use them (tests/migration/longjmp.c): nested protected
+/// calls with their jmp_buf in a struct between two other fields, errors thrown from deep
+/// recursion, a jmp_buf on the heap and a global one. Migrations happen while jmp_bufs are live
+/// (the transformer rewrites them, migrate/src/jmpbuf.rs) and longjmps land in frames rebuilt
+/// on the other ISA. Without the rewrite the first longjmp after a migration crashes (checked
+/// by hand).
+#[test]
+fn longjmp_across_migrations() {
+    ping_pong("longjmp", 20, 24);
+    let dir = temp_dir("migration-longjmp");
+    let app = build("longjmp", dir.path());
+    let total = points_total(&app);
+    for start in [Isa::X86_64, Isa::Aarch64] {
+        let run = observe(&app, start, Some(&spread(total, 24)), &[]);
+        let report = run.report.as_ref().unwrap();
+        let rewritten: Vec<u64> = migrations(report)
+            .iter()
+            .map(|m| m["jmp_bufs"].as_u64().expect("jmp_bufs in the report"))
+            .collect();
+        // Most points are inside a protected call (one or two live jmp_bufs).
+        let with_bufs = rewritten.iter().filter(|&&n| n > 0).count();
+        assert!(
+            with_bufs >= 10 && rewritten.iter().any(|&n| n >= 2),
+            "from {}: jmp_bufs rewritten per migration {rewritten:?}",
+            start.name()
+        );
+    }
+}
+
 #[test]
 fn thread_locals_and_libm() {
     ping_pong("tls_math", 20, 24);
@@ -293,6 +322,7 @@ fn random_points() {
         "copies",
         "offsets",
         "statlocal",
+        "longjmp",
     ] {
         let app = build(name, dir.path());
         let native = observe(&app, Isa::X86_64, None, &[]);

@@ -540,6 +540,8 @@ impl Session {
                 checkpoint_bytes: converted.bytes,
                 checkpoint_write_us: attempt.write_us,
                 transform_us: converted.transform_us,
+                frames: converted.stats.frames,
+                jmp_bufs: converted.stats.jmp_bufs,
                 restore_us: attempt.restore_us,
                 retries: attempt.retries,
             });

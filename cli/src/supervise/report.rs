@@ -15,6 +15,9 @@ pub struct Migration {
     /// The runtime's own measurement of writing the checkpoint, when it sent one.
     pub checkpoint_write_us: Option<u64>,
     pub transform_us: u64,
+    /// Frames the transformation rebuilt, and live jmp_bufs it rewrote.
+    pub frames: usize,
+    pub jmp_bufs: usize,
     /// From starting the destination to its `running`.
     pub restore_us: u64,
     /// Probes refused before this one succeeded (e.g. a libc frame on the stack).
@@ -54,6 +57,8 @@ impl Report {
                     "checkpoint_bytes": m.checkpoint_bytes,
                     "checkpoint_write_us": m.checkpoint_write_us,
                     "transform_us": m.transform_us,
+                    "frames": m.frames,
+                    "jmp_bufs": m.jmp_bufs,
                     "restore_us": m.restore_us,
                     "retries": m.retries,
                 })

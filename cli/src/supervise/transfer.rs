@@ -22,6 +22,8 @@ pub struct Converted {
     /// Size of the destination checkpoint.
     pub bytes: u64,
     pub transform_us: u64,
+    /// What the transformation rebuilt (zero for a same-ISA copy).
+    pub stats: unimig_migrate::Stats,
 }
 
 impl Transfer {
@@ -52,10 +54,16 @@ impl Transfer {
         let ckpt = Checkpoint::parse(data)?;
         let from = checkpoint_isa(&ckpt)?;
         let start = Instant::now();
-        let out = if from == to {
-            data.to_vec()
+        let (out, stats) = if from == to {
+            (data.to_vec(), unimig_migrate::Stats::default())
         } else {
-            unimig_migrate::transform(self.image(from)?, self.image(to)?, &ckpt)?.to_bytes()
+            let (c, stats) = unimig_migrate::transform_with_stats(
+                self.image(from)?,
+                self.image(to)?,
+                &ckpt,
+                &unimig_migrate::Options::default(),
+            )?;
+            (c.to_bytes(), stats)
         };
         let transform_us = start.elapsed().as_micros() as u64;
         Ok((
@@ -64,6 +72,7 @@ impl Transfer {
                 point: ckpt.header.point,
                 bytes: out.len() as u64,
                 transform_us,
+                stats,
             },
             out,
         ))

@@ -44,10 +44,10 @@ __attribute__((noinline)) int vcall(int n, ...) {
   return s;
 }
 
-/* Calls setjmp: skipped (returns_twice). */
+/* sigsetjmp keeps its own return address in the buffer: skipped (returns_twice). */
 __attribute__((noinline)) int try_it(int x) {
-  if (setjmp(env)) return -1;
-  if (x > 3) longjmp(env, 1);
+  if (sigsetjmp(env, 1)) return -1;
+  if (x > 3) siglongjmp(env, 1);
   return x;
 }
 
@@ -67,11 +67,20 @@ __attribute__((noinline)) __int128 wide(__int128 a, int k) {
 typedef struct { float x, y; } vec2;
 __attribute__((noinline)) vec2 scale(vec2 v, float k) { vec2 r = { v.x * k, v.y * k }; return r; }
 
+/* Plain setjmp: instrumented, the setjmp call is a stackmapped site (its jmp_buf is registered
+ * and rewritten on migration). */
+__attribute__((noinline)) int try_plain(int x) {
+  if (setjmp(env)) return -2;
+  if (x > 5) longjmp(env, 1);
+  return x * 2;
+}
+
 int main(int argc, char **argv) {
   printf("%d %d\n", sum_ints(3, 1, 2, 3), sum_ints(2, argc, argc));
   printf("%d\n", vcall(3, 4, 5, argc));
   printf("%.2f\n", mix(3, 1.5, 2.5, argc * 1.0));
   printf("%d %d\n", try_it(argc), try_it(argc + 5));
+  printf("%d %d\n", try_plain(argc), try_plain(argc + 5));
   printf("%d\n", with_asm(argc));
   __int128 w = wide((__int128)argc << 70, 3);
   printf("%d\n", (int)(w >> 64));

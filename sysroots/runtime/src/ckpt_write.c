@@ -326,6 +326,25 @@ static void describe_signals(struct scratch *s)
 	add_file_rec(s, CK_FENV, &mode, sizeof mode, 0);
 }
 
+/* A probe also carries the jmp_buf registry and every registered buffer that is mapped
+ * readable: the transformation rewrites the live ones, so it must see them to judge whether
+ * the stack can move. (A full checkpoint holds them with the rest of memory.) */
+static void jmpbuf_data(struct out *o, struct scratch *s)
+{
+	struct unimig_jmpbufs *r = &__unimig_jmpbufs;
+	if (!r || r->count > UNIMIG_JMPBUFS_MAX)
+		return;
+	data_rec(o, (uintptr_t)r, (uintptr_t)&r->entries[r->count]);
+	for (uint64_t i = 0; i < r->count; i++) {
+		uintptr_t lo = r->entries[i].buf, hi = lo + UNIMIG_JMP_BUF_BYTES;
+		for (size_t k = 0; k < s->nmaps; k++)
+			if ((s->maps[k].prot & PROT_READ) && s->maps[k].lo <= lo && hi <= s->maps[k].hi) {
+				data_rec(o, lo, hi);
+				break;
+			}
+	}
+}
+
 /* ---- the writer ---- */
 
 static const char *write_body(struct out *o, struct scratch *s, const struct unimig_regs *r,
@@ -345,7 +364,10 @@ static const char *write_body(struct out *o, struct scratch *s, const struct uni
 	/* The main stack: exactly one DATA record [sp, top), all bytes (the transformer replaces
 	 * this record); the argument block above it like any other memory. */
 	data_rec(o, r->sp, UNIMIG_MAIN_STACK_TOP);
-	if (partial) return 0;
+	if (partial) {
+		jmpbuf_data(o, s);
+		return 0;
+	}
 	for (size_t i = 0; i < s->nmaps; i++) {
 		const struct region *m = &s->maps[i];
 		if (!(m->prot & PROT_READ)) continue;

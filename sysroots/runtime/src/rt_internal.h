@@ -45,6 +45,21 @@ void unimig_rt_shadow_init(void);
 void unimig_rt_shadow_thread(unsigned char *block, void *td) RT_HIDDEN;
 void unimig_rt_shadow_extent(uintptr_t *lo, uintptr_t *hi);
 
+/* The jmp_buf registry (jmpbuf.c; its layout is read by migrate/src/jmpbuf.rs). Weak: only
+ * images that call setjmp from instrumented code link jmpbuf.o. */
+#define UNIMIG_JMPBUFS_MAX   1024
+/* sizeof(__jmp_buf): 22 words on both ISAs (sysroots/musl-patches/0004). */
+#define UNIMIG_JMP_BUF_BYTES 176
+struct unimig_jmpbufs {
+	uint64_t count;
+	uint64_t dropped_key; /* 0: nothing dropped (or what was has returned) */
+	struct {
+		uint64_t buf;
+		uint64_t key;
+	} entries[UNIMIG_JMPBUFS_MAX];
+};
+extern struct unimig_jmpbufs __unimig_jmpbufs __attribute__((weak));
+
 /* Fork hooks of the two allocators (called from __malloc_atfork). */
 void unimig_rt_heap_atfork(int who) RT_HIDDEN;
 void unimig_rt_mmap_atfork(int who) RT_HIDDEN;
