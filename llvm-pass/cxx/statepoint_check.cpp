@@ -23,6 +23,7 @@
 #include "value_classes.h"
 
 #include "llvm/ADT/BitVector.h"
+#include "llvm/ADT/SmallPtrSet.h"
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/CodeGen/LivePhysRegs.h"
 #include "llvm/CodeGen/MachineFrameInfo.h"
@@ -245,7 +246,7 @@ private:
     }
     for (unsigned i : bad_slots.set_bits()) {
       int fi = slots.frameIndex(i);
-      unfixed.push_back(!fix(Place{Register(), fi}, unsigned(mfi.getObjectSize(fi))));
+      unfixed.push_back(!fix(Place{Register(), fi}, bytesReadAfter(sp, fi)));
       all &= !unfixed.back();
     }
     const bool *missing = unfixed.begin();
@@ -276,6 +277,55 @@ private:
       for (const Fixup &f : fixups)
         if (f.recipe.kind != Recipe::PassThrough)
           result.fixups.push_back(f);
+  }
+
+  // How many bytes of spill slot `fi` the code after `sp` can read before it overwrites the
+  // slot: the widest read on any path until a store of the whole slot. A slot the register
+  // allocator shares between a 32-bit value and (elsewhere) a double is 8 bytes, but after a
+  // call where it holds the 32-bit value only its low half is ever read. The slot's size when
+  // an access does not say its width, or the search is too long.
+  static unsigned bytesReadAfter(const MachineInstr &sp, int fi) {
+    const MachineFunction &mf = *sp.getMF();
+    const unsigned whole = unsigned(mf.getFrameInfo().getObjectSize(fi));
+    constexpr unsigned kMaxSteps = 200000;
+    unsigned steps = 0, widest = 0;
+    SmallPtrSet<const MachineBasicBlock *, 32> seen;
+    using Position = std::pair<const MachineBasicBlock *, MachineBasicBlock::const_iterator>;
+    SmallVector<Position, 16> todo{{sp.getParent(), std::next(sp.getIterator())}};
+    while (!todo.empty()) {
+      auto [mbb, it] = todo.pop_back_val();
+      bool overwritten = false;
+      for (; it != mbb->end() && !overwritten; ++it) {
+        if (++steps > kMaxSteps)
+          return whole;
+        if (none_of(it->operands(),
+                    [&](const MachineOperand &mo) { return mo.isFI() && mo.getIndex() == fi; }))
+          continue;
+        bool described = false;
+        for (const MachineMemOperand *mmo : it->memoperands()) {
+          const auto *fs =
+              dyn_cast_if_present<FixedStackPseudoSourceValue>(mmo->getPseudoValue());
+          if (!fs || fs->getFrameIndex() != fi)
+            continue;  // another slot's (a statepoint reads many)
+          if (!mmo->getSize().hasValue())
+            return whole;
+          unsigned bytes = unsigned(mmo->getSize().getValue());
+          described = true;
+          if (mmo->isLoad())
+            widest = std::max(widest, bytes);
+          if (mmo->isStore() && bytes >= whole)
+            overwritten = true;
+        }
+        if (!described)
+          return whole;
+      }
+      if (overwritten)
+        continue;
+      for (const MachineBasicBlock *succ : mbb->successors())
+        if (seen.insert(succ).second)
+          todo.push_back({succ, succ->begin()});
+    }
+    return widest ? widest : whole;
   }
 
   // The place of a deopt operand starting at operand `idx`: a register, or a spill slot

@@ -622,13 +622,18 @@ struct ValueClasses::Impl {
     std::map<const MachineBasicBlock *, State> in, out;
     unsigned passes = 0;
     unsigned long transfers = 0;
+    // UNIMIG_DEBUG_VALUE_CLASSES=<function>: print that function's block entry states (or
+    // that it gave up) on stderr, to find why a place has no fixup (with the unsafe_sites
+    // example, which marks places without a recipe with '!').
+    const char *debug_fn = getenv("UNIMIG_DEBUG_VALUE_CLASSES");
+    bool debug = debug_fn && mf.getName() == debug_fn;
     for (bool changed = true; changed;) {
       if (++passes > kMaxPasses || transfers > kMaxTransfers) {
-        if (getenv("UNIMIG_DEBUG_VC"))
-          fprintf(stderr, "value classes: %s gave up after %u passes, %lu transfers\n",
-                  mf.getName().str().c_str(), passes, transfers);
-        return;
-      }  // before_statepoint stays empty: every relation is Unknown
+        if (debug)
+          fprintf(stderr, "value classes: %s: gave up after %u passes, %lu transfers\n",
+                  debug_fn, passes, transfers);
+        return;  // before_statepoint stays empty: every relation is Unknown
+      }
       changed = false;
       for (const MachineBasicBlock *mbb : rpo) {
         std::optional<State> entry;
@@ -654,17 +659,16 @@ struct ValueClasses::Impl {
         changed = true;
       }
     }
-    const char *dbg = getenv("UNIMIG_DEBUG_VC_FN");
-    bool debug = dbg && mf.getName() == dbg;
     for (const auto &[mbb, entry] : in) {
       State s = entry;
-      if (debug) {
+      if (debug) {  // view=class; slot views are s<frame index>/<bytes>, /0 the written mark
         fprintf(stderr, "bb.%d:", mbb->getNumber());
         for (const auto &[k, c] : s) {
           if (isSlotKey(k))
-            fprintf(stderr, " s%d/%d=%u", slotOf(k), int((k - kSlotBase) & 255), unsigned(c));
+            fprintf(stderr, " s%d/%d=%llu", slotOf(k), int((k - kSlotBase) & 255),
+                    (unsigned long long)c);
           else
-            fprintf(stderr, " %s=%u", tri.getName(unsigned(k)), unsigned(c));
+            fprintf(stderr, " %s=%llu", tri.getName(unsigned(k)), (unsigned long long)c);
         }
         fprintf(stderr, "\n");
       }

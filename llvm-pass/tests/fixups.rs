@@ -15,10 +15,14 @@ fn init() {
 
 /// Both ISAs' objects of `src`, compiled as unimig-cc compiles with stackmaps.
 fn compile_both(src: &std::path::Path) -> PairOutput {
+    compile_both_with(src, &Options::default())
+}
+
+fn compile_both_with(src: &std::path::Path, opts: &Options) -> PairOutput {
     init();
     let x = common::frontend(src, Isa::X86_64, OptLevel::O2);
     let a = common::frontend(src, Isa::Aarch64, OptLevel::O2);
-    compile_pair(&x, &a, &Options::default()).unwrap()
+    compile_pair(&x, &a, opts).unwrap()
 }
 
 /// No call site of `function` is unsafe on either ISA.
@@ -94,5 +98,47 @@ fn doubles_and_fp_constants_do_not_make_sites_unsafe() {
             .any(|i| i.starts_with('d') && i.ends_with(&format!("=const:{one}"))),
         "{:#?}",
         pair.aarch64.fixed
+    );
+}
+
+/// `spills.c`: spill-slot shapes from Lua that made call sites unsafe before the value classes
+/// learned them: a frame base recomputed from the recorded shadow-stack pointer (the unlisted
+/// copy is the recorded value minus a constant), and 8-byte slots holding a 32-bit value (only
+/// the low half is read after the call, or the slot is a whole copy of the 64-bit register
+/// whose 32-bit view the record lists).
+#[test]
+fn spill_slot_shapes_get_fixups() {
+    // printf is a libc function, a plain call (as unimig-cc compiles it with the sysroot's list).
+    let opts = Options {
+        library_functions: std::sync::Arc::new(["printf".to_string()].into_iter().collect()),
+        ..Options::default()
+    };
+    let pair = compile_both_with(&common::c_dir().join("spills.c"), &opts);
+    assert_all_safe(&pair, "main");
+    for (isa, out) in [("x86_64", &pair.x86_64), ("aarch64", &pair.aarch64)] {
+        let main: Vec<&str> = out
+            .fixed
+            .iter()
+            .filter(|f| f.function == "main")
+            .flat_map(|f| &f.fixups)
+            .map(|s| &**s)
+            .collect();
+        assert!(
+            main.iter().any(|i| i.contains("=loc:") && i.contains('+')),
+            "{isa}: {:#?}",
+            out.fixed
+        );
+    }
+    let slots = pair
+        .aarch64
+        .fixed
+        .iter()
+        .filter(|f| f.function == "driver" && f.fixups.iter().any(|i| i.starts_with("slot#")))
+        .count();
+    assert!(
+        slots >= 3,
+        "{:#?}\n{:#?}",
+        pair.aarch64.fixed,
+        pair.aarch64.violations
     );
 }

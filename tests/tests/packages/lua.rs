@@ -1,6 +1,7 @@
 //! Lua 5.4 (Debian's lua5.4, pristine upstream tarball): `make linux` and `make test` with the
 //! upstream Makefile, then Lua scripts (tests/packages/lua/*.lua: language, library,
-//! coroutines, CPU-bound work, stdin and files, an uncaught error) run by both ISAs' `lua`.
+//! coroutines, CPU-bound work, errors caught by pcall, stdin and files, an uncaught error) run
+//! by both ISAs' `lua`, and two of them migrated mid-run in both directions.
 
 use std::fs;
 use unimig_tests::*;
@@ -31,29 +32,31 @@ fn lua() {
         x86
     };
 
-    // Migration requested mid-run: Lua runs every chunk under luaD_rawrunprotected, which
-    // calls setjmp and so is not instrumented (-Wunimig-setjmp): no frame below it can be
-    // rebuilt, every attempt is refused and retried, and the run must still end with exactly
-    // the native output (the refusal is reported, nothing is corrupted).
-    let spec = RunSpec::new(&["compute.lua"]).cwd(&dirs[0]);
-    let native = run_on(Isa::X86_64, &lua, &spec);
-    let counted = run_supervised(&lua, &spec, Isa::X86_64, &[]);
-    let total = counted.report["points"].as_u64().expect("points counted");
-    let points: Vec<u64> = (1..=6).map(|i| i * total / 8).collect();
-    for start in Isa::ALL {
-        let run = run_supervised(&lua, &spec, start, &points);
-        assert_same_output(
-            &format!("lua compute.lua from {}", start.name()),
-            &native,
-            &run.out,
-        );
-        let reason = run.report["last_retry_reason"].as_str().unwrap_or("");
-        assert!(
-            reason.contains("luaD_rawrunprotected"),
-            "{}: {:#}",
-            start.name(),
-            run.report
-        );
+    // Migration mid-run, 24 requests spread over the run, from each ISA. Lua runs every chunk,
+    // pcall and coroutine resume under luaD_rawrunprotected, which calls setjmp: its jmp_buf is
+    // live at every point, so each migration rewrites it (migrate/src/jmpbuf.rs), and in
+    // protected.lua errors longjmp into frames rebuilt on the other ISA all along. Measured:
+    // compute.lua 19 of 24 (a few points fall at luaV_execute's last unsafe site), protected.lua
+    // 24 of 24 with 2 live jmp_bufs each.
+    for (script, min) in [("compute.lua", 12), ("protected.lua", 18)] {
+        let spec = RunSpec::new(&[script]).cwd(&dirs[0]);
+        let native = run_on(Isa::X86_64, &lua, &spec);
+        assert_success(script, &native);
+        let counted = run_supervised(&lua, &spec, Isa::X86_64, &[]);
+        let total = counted.report["points"].as_u64().expect("points counted");
+        let points: Vec<u64> = (1..=24).map(|i| i * total / 25).collect();
+        for start in Isa::ALL {
+            let what = format!("lua {script} from {}", start.name());
+            let run = run_supervised(&lua, &spec, start, &points);
+            assert_same_output(&what, &native, &run.out);
+            let moves = run.report["migrations"].as_array().expect("migrations");
+            assert!(moves.len() >= min, "{what}: {:#}", run.report);
+            let with_jmp_bufs = moves
+                .iter()
+                .filter(|m| m["jmp_bufs"].as_u64().unwrap_or(0) >= 1)
+                .count();
+            assert_eq!(with_jmp_bufs, moves.len(), "{what}: {:#}", run.report);
+        }
     }
 
     for script in ["basics.lua", "coroutines.lua", "compute.lua"] {
@@ -65,6 +68,17 @@ fn lua() {
             show_output(&out)
         );
     }
+
+    let out = both("protected.lua", &RunSpec::new(&["protected.lua"]), &lua);
+    assert_expected(
+        "protected.lua",
+        &out,
+        b"pcall rounds\t750\t60750\t243324989\nxpcall tracebacks\t400\n\
+          coroutines\t300\t1275,5050,11325,20100,20100,2550,10100,22650,40200,40200,3825,15150\n\
+          coroutine sum\t8680410\n",
+        b"",
+        0,
+    );
 
     // An uncaught error: message and traceback on stderr, exit status 1.
     let out = both("error.lua", &RunSpec::new(&["error.lua"]), &lua);
