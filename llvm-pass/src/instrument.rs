@@ -226,7 +226,7 @@ impl<'a> Instrumenter<'a> {
         self.hoist_static_allocas(f);
         // Before liveness and statepoints, so the saved shadow pointer is a recorded value.
         self.shadow_stack(f);
-        if self.opts.migration_points.entry() {
+        if self.opts.migration_points.entry() && !self.is_leaf(f) {
             self.entry_poll(f);
         }
         if self.opts.migration_points.loops() {
@@ -235,10 +235,26 @@ impl<'a> Instrumenter<'a> {
         }
         if self.opts.stackmaps {
             self.register_jmpbufs(f);
+            if self.opts.sink_cheap_values {
+                self.report.sunk_uses += crate::sink::sink_cheap_values(f, &self.b);
+            }
             self.legalize_live_values(f)?;
             self.statepoints(f)?;
         }
         Ok(())
+    }
+
+    /// Whether `f` calls nothing that becomes a statepoint (only intrinsics and library
+    /// functions). Such a function gets no entry poll: without loops it runs for a bounded
+    /// time and returns to a caller that polls (at its own loops and entry), and its loops
+    /// poll at their back-edges. An entry poll would make it a non-leaf: the cold call into the
+    /// runtime needs the arguments kept in callee-saved registers on every path (measured:
+    /// `lua_pushnumber` from 5 instructions to 16).
+    fn is_leaf(&self, f: LLVMValueRef) -> bool {
+        llvm::blocks(f)
+            .into_iter()
+            .flat_map(llvm::instructions)
+            .all(|i| !self.is_candidate_call(i))
     }
 
     /// Moves `f`'s locals to the shadow stack, if that is on ([`crate::shadow`]).

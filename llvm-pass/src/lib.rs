@@ -46,6 +46,7 @@ pub mod liveness;
 mod llvm;
 pub mod pipeline;
 pub mod shadow;
+mod sink;
 mod srcloc;
 pub mod stackmap;
 pub mod unsafe_sites;
@@ -206,6 +207,9 @@ pub struct Options {
     /// [`Options::stackmaps`]: a program that can migrate needs both, one that cannot needs
     /// neither. The program must link against the unimig runtime (it defines the pointer).
     pub shadow_stack: Option<bool>,
+    /// Recompute addresses at a constant offset from another value next to their uses, so
+    /// they are not live across calls (`sink.rs`; on by default with stackmaps).
+    pub sink_cheap_values: bool,
     /// Define `__unimig_migrate_requested` as a weak `i32 0` in each module that polls it (the
     /// runtime's strong definition wins at link time). Off: only declare it.
     pub define_flag_weak: bool,
@@ -263,6 +267,7 @@ impl Default for Options {
             loop_poll_period: 64,
             stackmaps: true,
             shadow_stack: None,
+            sink_cheap_values: true,
             define_flag_weak: true,
             define_migration_point_weak: true,
             id_salt: None,
@@ -457,6 +462,8 @@ pub struct Report {
     pub backedge_polls: usize,
     /// Live values of non-canonical types rewritten into canonical pieces.
     pub legalized_values: usize,
+    /// Uses that read a copy of an address made next to them (`sink.rs`).
+    pub sunk_uses: usize,
     /// Constructs that behave differently per ISA (`hazards.rs`); filled when instrumenting.
     pub hazards: Vec<Hazard>,
 }

@@ -109,8 +109,11 @@ fn doubles_and_fp_constants_do_not_make_sites_unsafe() {
 #[test]
 fn spill_slot_shapes_get_fixups() {
     // printf is a libc function, a plain call (as unimig-cc compiles it with the sysroot's list).
+    // Without sinking (sink.rs recomputes main's shadow frame addresses next to their uses,
+    // which removes the frame base recomputation this checks).
     let opts = Options {
         library_functions: std::sync::Arc::new(["printf".to_string()].into_iter().collect()),
+        sink_cheap_values: false,
         ..Options::default()
     };
     let pair = compile_both_with(&common::c_dir().join("spills.c"), &opts);
@@ -141,4 +144,36 @@ fn spill_slot_shapes_get_fixups() {
         pair.aarch64.fixed,
         pair.aarch64.violations
     );
+}
+
+/// `sink.c`: addresses at constant offsets from a base (`base + 1`, `+ 2`, `+ 3`) used on both
+/// sides of calls are recomputed next to their uses (sink.rs), so the records carry the base
+/// instead of every address: fewer live values at `run`'s call sites on both ISAs, and no site
+/// becomes unsafe.
+#[test]
+fn addresses_are_recomputed_next_to_their_uses() {
+    let live = |sink: bool| {
+        let opts = Options {
+            sink_cheap_values: sink,
+            ..Options::default()
+        };
+        let pair = compile_both_with(&common::c_dir().join("sink.c"), &opts);
+        assert_all_safe(&pair, "run");
+        assert_eq!(pair.x86_64.report.sunk_uses > 0, sink);
+        [&pair.x86_64, &pair.aarch64].map(|o| {
+            o.report
+                .call_sites
+                .iter()
+                .filter(|c| c.function == "run")
+                .map(|c| c.num_live)
+                .sum::<usize>()
+        })
+    };
+    let (without, with) = (live(false), live(true));
+    for k in 0..2 {
+        assert!(
+            with[k] < without[k],
+            "live values at run's calls: {with:?} vs {without:?}"
+        );
+    }
 }

@@ -164,6 +164,26 @@ impl TransformError {
     }
 }
 
+impl TransformError {
+    /// For a refusal because of the innermost frame's own call site (unsafe, or not an
+    /// instrumented site): its return address. The runtime probes less often while it keeps
+    /// stopping there (a loop's poll comes back to the same site at once).
+    pub fn refused_site(&self) -> Option<u64> {
+        match self {
+            TransformError::Frame(e)
+                if e.frame.index == 0
+                    && matches!(
+                        e.fault,
+                        FrameFault::NoRecord | FrameFault::UnsafeSite { .. }
+                    ) =>
+            {
+                Some(e.frame.return_address)
+            }
+            _ => None,
+        }
+    }
+}
+
 fn frame_error(frame: FrameRef, fault: FrameFault) -> TransformError {
     TransformError::Frame(Box::new(FrameError { frame, fault }))
 }

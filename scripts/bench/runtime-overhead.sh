@@ -1,27 +1,46 @@
 #!/usr/bin/env bash
-# Run time of a CPU-bound program built three ways, native x86-64: Lua 5.4 (Debian's pristine
-# tarball, its own Makefile, -O2) running a script of calls, loops, tables and strings.
+# Run-time overhead of the instrumentation, x86-64 native: CPU-bound programs built three ways
 #   plain   clang-19 -O2 for x86-64 alone (scripts/plain-cc: same musl, static)
 #   unimig  unimig-cc -O2 (target-neutral middle end, no instrumentation: the default)
 #   instr   unimig-cc -O2 -funimig-points=all -funimig-stackmaps (polls and statepoints)
-# Prints the median of RUNS (default 5) interleaved runs of each and the ratios to plain.
+# Programs: four small ones (scripts/bench/programs: call-heavy, loop-heavy, recursive,
+# indirect calls) and the real packages' own work: Lua 5.4 on a script of calls, loops, tables
+# and strings; bzip2 -9 and -d on 10 MB of text; zlib's minigzip on the same. Each figure is the
+# median of RUNS (default 5) interleaved runs; the summary is the geometric mean of the ratios to
+# plain. Then the image growth from stackmaps (x86-64 image of each instrumented program vs the
+# default build: text, and the .llvm_stackmaps / .unimig.fixups sections).
 set -euo pipefail
 STAGE=$(cd "${1:?usage: runtime-overhead.sh STAGE}" && pwd)
 RUNS=${BENCH_RUNS:-5}
 root=$(cd "$(dirname "$0")/../.." && pwd)
-tarball=$("$root/scripts/fetch-debsrc.sh" lua5.4 "$root/build/debsrc")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-
-build_lua() { # build_lua NAME CC...: builds $work/NAME/src/lua
-  local name=$1; shift
-  mkdir -p "$work/$name"
-  tar -xf "$tarball" -C "$work/$name" --strip-components=1
-  (cd "$work/$name" && env UNIMIG_PREFIX="$STAGE" make -j2 linux CC="$*" >/dev/null 2>&1)
+export UNIMIG_PREFIX="$STAGE"
+variants=(plain unimig instr)
+cc_of() {
+  case $1 in
+    plain) echo "$root/scripts/plain-cc" ;;
+    unimig) echo "$STAGE/bin/unimig-cc" ;;
+    instr) echo "$STAGE/bin/unimig-cc -funimig-points=all -funimig-stackmaps" ;;
+  esac
 }
-build_lua plain "$root/scripts/plain-cc"
-build_lua unimig "$STAGE/bin/unimig-cc"
-build_lua instr "$STAGE/bin/unimig-cc -funimig-points=all -funimig-stackmaps"
+
+# Builds: $work/<variant>/<program> runnable files.
+for v in "${variants[@]}"; do
+  cc=$(cc_of "$v")
+  mkdir -p "$work/$v"
+  for p in calls loops recurse indirect; do
+    $cc -O2 -o "$work/$v/$p" "$root/scripts/bench/programs/$p.c"
+  done
+  for pkg in lua5.4 bzip2 zlib; do
+    tarball=$("$root/scripts/fetch-debsrc.sh" "$pkg" "$root/build/debsrc")
+    mkdir -p "$work/$v/$pkg"
+    tar -xf "$tarball" -C "$work/$v/$pkg" --strip-components=1
+  done
+  (cd "$work/$v/lua5.4" && make -j2 linux CC="$cc" >/dev/null 2>&1)
+  (cd "$work/$v/bzip2" && make -j2 bzip2 CC="$cc" >/dev/null 2>&1)
+  (cd "$work/$v/zlib" && CC="$cc" ./configure --static >/dev/null 2>&1 && make -j2 minigzip >/dev/null 2>&1)
+done
 
 cat >"$work/bench.lua" <<'LUA'
 local function fib(n) if n < 2 then return n end return fib(n - 1) + fib(n - 2) end
@@ -37,16 +56,61 @@ local acc = 0.0
 for i = 1, 3000000 do acc = acc + math.sin(i) * math.sqrt(i) end
 print(fib(30), t[1000], count, string.format("%.3f", acc))
 LUA
+seq 1 1500000 >"$work/input.txt"
+"$work/plain/bzip2/bzip2" -9 -c "$work/input.txt" >"$work/input.bz2"
 
-median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
-seconds() { local start end; start=$(date +%s.%N); "$@" >/dev/null; end=$(date +%s.%N); echo "$end - $start" | bc -l; }
-for i in $(seq "$RUNS"); do
-  for v in plain unimig instr; do
-    seconds "$work/$v/src/lua" "$work/bench.lua" >>"$work/$v.txt"
+# One workload: prints nothing, its output checked against plain's once.
+workload() { # workload VARIANT NAME
+  local d="$work/$1"
+  case $2 in
+    calls|loops|recurse|indirect) "$d/$2" ;;
+    lua) "$d/lua5.4/src/lua" "$work/bench.lua" ;;
+    bzip2-9) "$d/bzip2/bzip2" -9 -c "$work/input.txt" ;;
+    bzip2-d) "$d/bzip2/bzip2" -d -c "$work/input.bz2" ;;
+    minigzip) "$d/zlib/minigzip" -c <"$work/input.txt" ;;
+  esac
+}
+programs=(calls loops recurse indirect lua bzip2-9 bzip2-d minigzip)
+for p in "${programs[@]}"; do
+  want=$(workload plain "$p" | cksum)
+  for v in unimig instr; do
+    got=$(workload "$v" "$p" | cksum)
+    [ "$got" = "$want" ] || { echo "runtime-overhead.sh: $p ($v) output differs from plain" >&2; exit 1; }
   done
 done
-p=$(median <"$work/plain.txt"); u=$(median <"$work/unimig.txt"); n=$(median <"$work/instr.txt")
-printf 'Lua 5.4 CPU-bound script, x86-64 native, median of %d runs:\n' "$RUNS"
-printf '  clang-19 -O2:                                  %.3f s\n' "$p"
-printf '  unimig-cc -O2 (points=none, no stackmaps):     %.3f s  ratio %.3f\n' "$u" "$(echo "$u / $p" | bc -l)"
-printf '  unimig-cc -O2 -funimig-points=all -funimig-stackmaps: %.3f s  ratio %.3f\n' "$n" "$(echo "$n / $p" | bc -l)"
+
+seconds() { local s e; s=$(date +%s.%N); workload "$@" >/dev/null; e=$(date +%s.%N); echo "$e - $s" | bc -l; }
+median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+for i in $(seq "$RUNS"); do
+  for p in "${programs[@]}"; do
+    for v in "${variants[@]}"; do
+      seconds "$v" "$p" >>"$work/$p.$v.txt"
+    done
+  done
+done
+
+printf 'Run-time overhead, x86-64 native, median of %d interleaved runs (seconds; ratio to plain clang-19 -O2):\n' "$RUNS"
+printf '  %-10s %9s %9s %7s %9s %7s\n' program plain unimig ratio instr ratio
+lu=0; li=0
+for p in "${programs[@]}"; do
+  a=$(median <"$work/$p.plain.txt"); u=$(median <"$work/$p.unimig.txt"); n=$(median <"$work/$p.instr.txt")
+  ru=$(echo "$u / $a" | bc -l); ri=$(echo "$n / $a" | bc -l)
+  lu=$(echo "$lu + l($ru)" | bc -l); li=$(echo "$li + l($ri)" | bc -l)
+  printf '  %-10s %9.3f %9.3f %7.3f %9.3f %7.3f\n' "$p" "$a" "$u" "$ru" "$n" "$ri"
+done
+k=${#programs[@]}
+printf '  %-10s %9s %9s %7.3f %9s %7.3f   (geometric mean; goal for instr <= 1.02)\n' geomean "" "" \
+  "$(echo "e($lu / $k)" | bc -l)" "" "$(echo "e($li / $k)" | bc -l)"
+
+# Image growth from the instrumentation: the x86-64 image (the fat file itself) of each program.
+echo "Image growth from migration points and stackmaps (x86-64 image, instr vs unimig default):"
+printf '  %-10s %10s %10s %7s %14s %14s\n' program text text-instr growth .llvm_stackmaps .unimig.fixups
+for p in calls loops recurse indirect lua5.4/src/lua bzip2/bzip2 zlib/minigzip; do
+  u="$work/unimig/$p"; n="$work/instr/$p"
+  tu=$(llvm-size-19 -A "$u" | awk '$1 == ".text" {print $2}')
+  tn=$(llvm-size-19 -A "$n" | awk '$1 == ".text" {print $2}')
+  sm=$(llvm-size-19 -A "$n" | awk '$1 == ".llvm_stackmaps" {print $2}')
+  fx=$(llvm-size-19 -A "$n" | awk '$1 == ".unimig.fixups" {print $2}')
+  printf '  %-10s %10d %10d %6.1f%% %14d %14d\n' "$(basename "$p")" "$tu" "$tn" \
+    "$(echo "($tn - $tu) * 100 / $tu" | bc -l)" "${sm:-0}" "${fx:-0}"
+done

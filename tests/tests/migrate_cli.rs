@@ -85,6 +85,16 @@ fn migrate_a_running_program_both_ways() {
         assert!(moved[0].contains(&format!("from {a} to {b}")), "{moved:?}");
         assert!(moved[1].contains(&format!("from {b} to {a}")), "{moved:?}");
         assert!(moved.iter().all(|m| m.contains("downtime")), "{moved:?}");
+        // The response time (signal to the first probe) is measured for these requests.
+        for m in &moved {
+            let ms: f64 = m
+                .split("; response ")
+                .nth(1)
+                .and_then(|r| r.split(" ms").next())
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| panic!("no response time in {m:?}"));
+            assert!(ms > 0.0, "{m:?}");
+        }
     }
 }
 

@@ -25,11 +25,16 @@ pub fn run(args: Args) -> Result<(), Failure> {
 pub fn report(pid: u32, answer: &str) -> Result<(), Failure> {
     match answer.split_once(' ') {
         Some(("ok", text)) => {
+            let ms = |us: &str| us.parse::<f64>().unwrap_or(f64::NAN) / 1000.0;
             let text = match text.split_once(" downtime_us=") {
-                Some((what, us)) => {
-                    let us: f64 = us.parse().unwrap_or(f64::NAN);
-                    format!("{what}; downtime {:.1} ms", us / 1000.0)
-                }
+                Some((what, down)) => match what.split_once(" response_us=") {
+                    Some((what, resp)) => format!(
+                        "{what}; response {:.2} ms, downtime {:.1} ms",
+                        ms(resp),
+                        ms(down)
+                    ),
+                    None => format!("{what}; downtime {:.1} ms", ms(down)),
+                },
                 None => text.to_string(),
             };
             println!("{pid}: {text}");

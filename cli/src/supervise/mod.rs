@@ -72,6 +72,8 @@ struct Attempt {
     requester: Option<Request>,
     /// When the source stopped (its first probe of this attempt).
     stopped: Option<Instant>,
+    /// From signalling the program to its first probe (a request from `unimig migrate`).
+    response_us: Option<u64>,
     point: Option<u64>,
     retries: u64,
     dest: Option<ChildId>,
@@ -344,6 +346,7 @@ impl Session {
                 purpose,
                 requester,
                 stopped: None,
+                response_us: None,
                 point: None,
                 retries: 0,
                 dest: None,
@@ -358,7 +361,15 @@ impl Session {
     }
 
     fn probe(&mut self, file: &Path) {
-        let to = self.attempt().to;
+        let attempt = self.attempt();
+        if attempt.retries == 0 {
+            attempt.response_us = attempt
+                .requester
+                .as_ref()
+                .and_then(|r| r.signalled)
+                .map(|t| t.elapsed().as_micros() as u64);
+        }
+        let to = attempt.to;
         let verdict = self.transfer.probe(file, to);
         self.discard(file);
         let attempt = self.attempt();
@@ -374,9 +385,12 @@ impl Session {
                 self.report.points_retried += 1;
                 // The frame in the way, if it is one the runtime can watch (see
                 // TransformError::blocking_frame): it waits until that frame has returned.
-                let (sp, pc) = e
-                    .downcast_ref::<unimig_migrate::TransformError>()
+                // Else the innermost frame's site, if that is what refused (sp 0): the runtime
+                // probes that site less often.
+                let refusal = e.downcast_ref::<unimig_migrate::TransformError>();
+                let (sp, pc) = refusal
                     .and_then(|t| t.blocking_frame())
+                    .or_else(|| refusal.and_then(|t| t.refused_site()).map(|pc| (0, pc)))
                     .unwrap_or((0, 0));
                 let reason = one_line(&e);
                 self.send(source, &format!("retry {sp:#x} {pc:#x} {reason}"));
@@ -504,6 +518,10 @@ impl Session {
         }
         // SAFETY: kill on our own child.
         unsafe { libc::kill(current.pid, request_signal(current.isa)) };
+        let request = Request {
+            signalled: Some(Instant::now()),
+            ..request
+        };
         self.queued.insert(0, request);
     }
 
@@ -525,10 +543,11 @@ impl Session {
                 .unwrap_or(0);
             if let Some(r) = attempt.requester.take() {
                 r.answer(&format!(
-                    "ok migrated from {} to {} at point {} downtime_us={}",
+                    "ok migrated from {} to {} at point {} response_us={} downtime_us={}",
                     converted.from.name(),
                     attempt.to.name(),
                     converted.point,
+                    attempt.response_us.unwrap_or(0),
                     downtime_us
                 ));
             }
@@ -537,6 +556,7 @@ impl Session {
                 to: attempt.to,
                 point: converted.point,
                 downtime_us,
+                response_us: attempt.response_us,
                 checkpoint_bytes: converted.bytes,
                 checkpoint_write_us: attempt.write_us,
                 transform_us: converted.transform_us,

@@ -11,6 +11,10 @@ pub struct Migration {
     pub point: u64,
     /// From the source stopping (its probe) to the destination running program code.
     pub downtime_us: u64,
+    /// From signalling the program (`unimig migrate`) to its first probe: the time to reach a
+    /// migration point, plus writing the probe (the stack) and one message. `None` for
+    /// `--migrate-at` (the program is stopped at a point it counted to).
+    pub response_us: Option<u64>,
     pub checkpoint_bytes: u64,
     /// The runtime's own measurement of writing the checkpoint, when it sent one.
     pub checkpoint_write_us: Option<u64>,
@@ -54,6 +58,7 @@ impl Report {
                     "to": m.to.name(),
                     "point": m.point,
                     "downtime_us": m.downtime_us,
+                    "response_us": m.response_us,
                     "checkpoint_bytes": m.checkpoint_bytes,
                     "checkpoint_write_us": m.checkpoint_write_us,
                     "transform_us": m.transform_us,

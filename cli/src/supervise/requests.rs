@@ -24,6 +24,8 @@ pub enum Kind {
 pub struct Request {
     pub kind: Kind,
     pub reply: UnixStream,
+    /// When the supervisor signalled the program (for the response time: request to point).
+    pub signalled: Option<std::time::Instant>,
 }
 
 impl Request {
@@ -82,6 +84,7 @@ pub fn listen(events: &Sender<Event>) -> Result<Listener> {
                         .send(Event::Request(Request {
                             kind,
                             reply: stream,
+                            signalled: None,
                         }))
                         .is_err()
                     {
