@@ -313,6 +313,30 @@ struct ValueClasses::Impl {
         if (name == "SUBXri")
           off = -*off;
       }
+    } else if ((name == "ADDXrr" || name == "SUBXrr" || name == "ADD64rr" || name == "SUB64rr") &&
+               mi.getNumOperands() >= 3) {
+      // A register holding a known constant (an offset too large for an immediate: AArch64
+      // `mov x8, #-16400; add x21, x25, x8` carving a 16 KiB shadow frame). x86-64's two-address
+      // forms have dst = operand 1.
+      dst = reg(0), src = reg(1);
+      Register other = reg(2);
+      if (other) {
+        auto k = s.find(Key(other.id()));
+        if (k != s.end())
+          off = constValue(k->second);
+        if (!off && name.starts_with("ADD")) {  // the constant may be the first operand
+          auto j = src ? s.find(Key(src.id())) : s.end();
+          if (j != s.end())
+            if ((off = constValue(j->second)))
+              src = other;
+        }
+      }
+      if (off && name.starts_with("SUB")) {
+        if (src != reg(1))
+          off.reset();  // constant - register is not an offset of the register
+        else
+          off = -int64_t(*off);
+      }
     }
     if (!dst || !src || !off || bits(dst) != 64 || bits(src) != 64 || !isGPR(dst))
       return false;
