@@ -516,7 +516,7 @@ fn live_jmpbufs<'i>(
                     site.id
                 ))
             })?;
-        if dst_site.function == 0 || dst_site.locations.len() != site.locations.len() {
+        if dst_site.locations.len() != site.locations.len() {
             return Err(bad("its setjmp's records differ between the images".into()));
         }
         let mut values = Vec::with_capacity(site.locations.len());
