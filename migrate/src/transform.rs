@@ -142,44 +142,27 @@ pub struct FrameError {
 }
 
 impl TransformError {
-    /// For a refusal because of a source frame other than the innermost one (a library frame
-    /// under a callback, an unsafe call site): that frame's stack pointer and return address.
-    /// It stays in the way as long as it is on the stack, which the runtime can check cheaply
-    /// (its return address is still stored just below its stack pointer), instead of trying
-    /// again at every migration point until it returns.
-    pub fn blocking_frame(&self) -> Option<(u64, u64)> {
-        match self {
-            TransformError::Frame(e)
-                if e.frame.index > 0
-                    && e.frame.sp != 0
-                    && matches!(
-                        e.fault,
-                        FrameFault::NoRecord | FrameFault::UnsafeSite { .. }
-                    ) =>
-            {
-                Some((e.frame.sp, e.frame.return_address))
-            }
-            _ => None,
+    /// For a refusal because a source frame's call site is not an instrumented one (a library
+    /// frame under a callback) or is unsafe: what the runtime can watch instead of trying again
+    /// at every migration point (`retry SP PC`). A frame other than the innermost one: its
+    /// stack pointer and return address; it stays in the way as long as it is on the stack,
+    /// which the runtime can check cheaply (its return address is still stored just below its
+    /// stack pointer). The innermost frame: 0 and its return address; a loop's poll comes back
+    /// to that same site at once, so the runtime probes it less and less often.
+    pub fn refusing_site(&self) -> Option<(u64, u64)> {
+        let TransformError::Frame(e) = self else {
+            return None;
+        };
+        if !matches!(
+            e.fault,
+            FrameFault::NoRecord | FrameFault::UnsafeSite { .. }
+        ) {
+            return None;
         }
-    }
-}
-
-impl TransformError {
-    /// For a refusal because of the innermost frame's own call site (unsafe, or not an
-    /// instrumented site): its return address. The runtime probes less often while it keeps
-    /// stopping there (a loop's poll comes back to the same site at once).
-    pub fn refused_site(&self) -> Option<u64> {
-        match self {
-            TransformError::Frame(e)
-                if e.frame.index == 0
-                    && matches!(
-                        e.fault,
-                        FrameFault::NoRecord | FrameFault::UnsafeSite { .. }
-                    ) =>
-            {
-                Some(e.frame.return_address)
-            }
-            _ => None,
+        match (e.frame.index, e.frame.sp) {
+            (0, _) => Some((0, e.frame.return_address)),
+            (_, 0) => None,
+            (_, sp) => Some((sp, e.frame.return_address)),
         }
     }
 }
@@ -311,15 +294,59 @@ fn check_source(img: &Image, ckpt: &Checkpoint<'_>, opts: &Options) -> Result<()
     Ok(())
 }
 
+/// The value of every location of `site`, zero-extended, in a frame whose callee-saved
+/// registers are `regs` and whose stack pointer is `sp`: registers, `[sp or frame pointer +
+/// offset]` in `mem`, constants. (The unwound frames, and a `jmp_buf`'s frame as a `longjmp`
+/// would find it.)
+fn record_values(
+    site: &Site,
+    isa: Isa,
+    regs: &Regs,
+    sp: u64,
+    mem: &Memory,
+) -> Result<Vec<u64>, FrameFault> {
+    let mut values = Vec::with_capacity(site.locations.len());
+    for (i, loc) in site.locations.iter().enumerate() {
+        let size = u64::from(loc.size);
+        if !(1..=8).contains(&size) {
+            return Err(FrameFault::ValueSize {
+                index: i,
+                size: loc.size,
+            });
+        }
+        let v = match loc.value {
+            Value::Register(r) => regs
+                .get(r)
+                .ok_or(FrameFault::Register { index: i, reg: r })?,
+            Value::Indirect(r, off) => {
+                let b = if r == sp_reg(isa) {
+                    sp
+                } else if r == fp_reg(isa) {
+                    regs.get(r).unwrap_or(0)
+                } else {
+                    return Err(FrameFault::Base { index: i, reg: r });
+                };
+                let addr = b.wrapping_add_signed(off.into());
+                mem.read(addr, size)
+                    .ok_or(FrameFault::Memory { addr, len: size })?
+            }
+            Value::Constant(c) => c,
+            Value::Direct(..) => return Err(FrameFault::Direct { index: i }),
+        };
+        values.push(v & mask(size));
+    }
+    Ok(values)
+}
+
 /// Unwinds the stack of `ckpt` (taken on `img`'s ISA), innermost frame first.
 fn unwind<'i>(
     img: &'i Image,
     ckpt: &Checkpoint<'_>,
+    mem: &Memory,
     opts: &Options,
 ) -> Result<Vec<SrcFrame<'i>>, TransformError> {
     let isa = img.isa();
     let mut regs = regs_of(isa, ckpt)?;
-    let mem = Memory::new(ckpt);
     let main_return = match opts.stop {
         Stop::MainReturn => Some(img.main_return()?),
         Stop::Function(_) => None,
@@ -367,34 +394,7 @@ fn unwind<'i>(
             mem.read(addr, len)
                 .ok_or_else(|| fail(FrameFault::Memory { addr, len }))
         };
-        let mut values = Vec::with_capacity(site.locations.len());
-        for (i, loc) in site.locations.iter().enumerate() {
-            let size = u64::from(loc.size);
-            if !(1..=8).contains(&size) {
-                return Err(fail(FrameFault::ValueSize {
-                    index: i,
-                    size: loc.size,
-                }));
-            }
-            let v = match loc.value {
-                Value::Register(r) => regs
-                    .get(r)
-                    .ok_or_else(|| fail(FrameFault::Register { index: i, reg: r }))?,
-                Value::Indirect(r, off) => {
-                    let b = if r == sp_reg(isa) {
-                        sp
-                    } else if r == fp_reg(isa) {
-                        regs.get(r).unwrap_or(0)
-                    } else {
-                        return Err(fail(FrameFault::Base { index: i, reg: r }));
-                    };
-                    read(b.wrapping_add_signed(off.into()), size)?
-                }
-                Value::Constant(c) => c,
-                Value::Direct(..) => return Err(fail(FrameFault::Direct { index: i })),
-            };
-            values.push(v & mask(size));
-        }
+        let values = record_values(site, isa, &regs, sp, mem).map_err(fail)?;
         let return_to = read(cfa.wrapping_add_signed(rule.return_address), 8)?;
         for &(r, off) in &rule.saved {
             let v = read(cfa.wrapping_add_signed(off), 8)?;
@@ -516,42 +516,12 @@ fn live_jmpbufs<'i>(
                     site.id
                 ))
             })?;
-        if dst_site.locations.len() != site.locations.len() {
+        let sizes = |s: &Site| s.locations.iter().map(|l| l.size).collect::<Vec<_>>();
+        if sizes(dst_site) != sizes(site) {
             return Err(bad("its setjmp's records differ between the images".into()));
         }
-        let mut values = Vec::with_capacity(site.locations.len());
-        for (i, loc) in site.locations.iter().enumerate() {
-            let size = u64::from(loc.size);
-            if !(1..=8).contains(&size) || dst_site.locations[i].size != loc.size {
-                return Err(bad(format!("live value {i} has size {size}")));
-            }
-            let v = match loc.value {
-                Value::Register(r) => saved.get(r).ok_or_else(|| {
-                    bad(format!(
-                        "live value {i} is in register {r}, which longjmp does not restore"
-                    ))
-                })?,
-                Value::Indirect(r, off) => {
-                    let base = if r == sp_reg(sisa) {
-                        saved.sp
-                    } else if r == fp_reg(sisa) {
-                        saved.get(r).unwrap_or(0)
-                    } else {
-                        return Err(bad(format!(
-                            "live value {i} is addressed from register {r}"
-                        )));
-                    };
-                    let at = base.wrapping_add_signed(off.into());
-                    mem.read(at, size)
-                        .ok_or_else(|| bad(format!("its slot {at:#x} is not in the checkpoint")))?
-                }
-                Value::Constant(c) => c,
-                Value::Direct(..) => {
-                    return Err(bad(format!("live value {i} is a Direct location")))
-                }
-            };
-            values.push(v & mask(size));
-        }
+        let values = record_values(site, sisa, &saved, saved.sp, mem)
+            .map_err(|fault| bad(fault.to_string()))?;
         live.push(LiveJmpBuf {
             frame: index,
             buf,
@@ -575,7 +545,7 @@ pub fn describe_with(
     opts: &Options,
 ) -> Result<Vec<FrameInfo>, TransformError> {
     check_source(img, ckpt, opts)?;
-    let frames = unwind(img, ckpt, opts)?;
+    let frames = unwind(img, ckpt, &Memory::new(ckpt), opts)?;
     Ok(frames
         .iter()
         .enumerate()
@@ -725,10 +695,11 @@ pub fn transform_with_stats<'c>(
             .into());
         }
     }
-    let frames = unwind(src, ckpt, opts)?;
+    let mem = Memory::new(ckpt);
+    let frames = unwind(src, ckpt, &mem, opts)?;
     let n = frames.len();
     let disa = dst.isa();
-    let live_bufs = live_jmpbufs(src, dst, &Memory::new(ckpt), &frames, opts)?;
+    let live_bufs = live_jmpbufs(src, dst, &mem, &frames, opts)?;
 
     // The destination sites, with the source frame each one replaces.
     let mut dsites = Vec::with_capacity(n);
@@ -847,7 +818,6 @@ pub fn transform_with_stats<'c>(
         frame_writes: Vec::new(),
     };
     let mut jmpbufs = jmpbufs.into_iter().peekable();
-    let mut rewritten: Vec<(u64, Vec<u8>)> = Vec::new(); // (address, new bytes)
 
     // Values, innermost first, so each frame's save slots become homes for the frames outside.
     for i in 0..n {
@@ -1029,12 +999,12 @@ pub fn transform_with_stats<'c>(
         frames: n,
         jmp_bufs: bufs.len(),
     };
-    for (buf, regs) in bufs {
-        rewritten.push((buf, jmpbuf::encode(&regs)));
-    }
-    if let Some((address, table)) = registry {
-        rewritten.push((address, table.encode()));
-    }
+    // Memory outside the stack to patch: (address, new bytes).
+    let rewritten: Vec<(u64, Vec<u8>)> = bufs
+        .iter()
+        .map(|(buf, regs)| (*buf, jmpbuf::encode(regs)))
+        .chain(registry.map(|(address, table)| (address, table.encode())))
+        .collect();
     out.sp = sp[0];
     out.pc = dsites[0].0.address;
 

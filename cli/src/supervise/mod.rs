@@ -383,14 +383,12 @@ impl Session {
                 attempt.retries += 1;
                 let source = attempt.source;
                 self.report.points_retried += 1;
-                // The frame in the way, if it is one the runtime can watch (see
-                // TransformError::blocking_frame): it waits until that frame has returned.
-                // Else the innermost frame's site, if that is what refused (sp 0): the runtime
-                // probes that site less often.
-                let refusal = e.downcast_ref::<unimig_migrate::TransformError>();
-                let (sp, pc) = refusal
-                    .and_then(|t| t.blocking_frame())
-                    .or_else(|| refusal.and_then(|t| t.refused_site()).map(|pc| (0, pc)))
+                // The site in the way, if it is one the runtime can watch (see
+                // TransformError::refusing_site): an outer frame it waits out, or the innermost
+                // frame's site (sp 0), which it probes less often.
+                let (sp, pc) = e
+                    .downcast_ref::<unimig_migrate::TransformError>()
+                    .and_then(|t| t.refusing_site())
                     .unwrap_or((0, 0));
                 let reason = one_line(&e);
                 self.send(source, &format!("retry {sp:#x} {pc:#x} {reason}"));
