@@ -349,12 +349,10 @@ private:
   // constant (ValueClasses::Relation).
   std::optional<Recipe> sameAsListed(const MachineInstr &sp, Place place, unsigned size,
                                      ArrayRef<std::pair<View, unsigned>> listed) {
-    if (!classes)
-      classes = std::make_unique<unimig::ValueClasses>(*sp.getMF());
-    View unlisted = place.isReg() ? View::ofReg(place.reg) : View::ofSlot(place.frame_index, size);
+    View unlisted = viewOf(place, size);
     for (const auto &[view, location] : listed) {
       int64_t addend = 0;
-      unimig::ValueClasses::Relation rel = classes->relate(sp, unlisted, view, &addend);
+      unimig::ValueClasses::Relation rel = valueClasses(sp).relate(sp, unlisted, view, &addend);
       // The section holds the addend as an i32.
       if (rel == unimig::ValueClasses::Relation::Unknown || addend < INT32_MIN ||
           addend > INT32_MAX)
@@ -372,16 +370,24 @@ private:
   // value stored in each early-exit path's spill slot long before the call: reachingRecipe
   // gives up on the many paths, the value classes keep constants across them).
   std::optional<Recipe> constantOnEveryPath(const MachineInstr &sp, Place place, unsigned size) {
-    if (!classes)
-      classes = std::make_unique<unimig::ValueClasses>(*sp.getMF());
-    View view = place.isReg() ? View::ofReg(place.reg) : View::ofSlot(place.frame_index, size);
-    std::optional<uint64_t> v = classes->constant(sp, view);
+    std::optional<uint64_t> v = valueClasses(sp).constant(sp, viewOf(place, size));
     if (!v)
       return std::nullopt;
     Recipe r;
     r.kind = Recipe::Constant;
     r.value = int64_t(*v);
     return r;
+  }
+
+  // The current function's value classes (`sp`'s), computed when first needed.
+  const unimig::ValueClasses &valueClasses(const MachineInstr &sp) {
+    if (!classes)
+      classes = std::make_unique<unimig::ValueClasses>(*sp.getMF());
+    return *classes;
+  }
+
+  static View viewOf(Place place, unsigned size) {
+    return place.isReg() ? View::ofReg(place.reg) : View::ofSlot(place.frame_index, size);
   }
 
   static const Recipe &findRecipe(const std::vector<Fixup> &fixups, Register reg, int fi = 0) {

@@ -5,8 +5,6 @@
 // are interned so that the fixed point is reached: the classes at a block's entry are
 // renumbered canonically (first appearance in key order), a meet names each disagreeing pair
 // once, and a fresh class is one per (instruction, view).
-#include <cstdio>
-#include <cstdlib>
 #include "value_classes.h"
 
 #include "llvm/ADT/PostOrderIterator.h"
@@ -19,6 +17,8 @@
 #include "llvm/CodeGen/TargetRegisterInfo.h"
 #include "llvm/CodeGen/TargetSubtargetInfo.h"
 
+#include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <set>
 
@@ -331,12 +331,8 @@ struct ValueClasses::Impl {
               src = other;
         }
       }
-      if (off && name.starts_with("SUB")) {
-        if (src != reg(1))
-          off.reset();  // constant - register is not an offset of the register
-        else
-          off = -int64_t(*off);
-      }
+      if (off && name.starts_with("SUB"))
+        off = -*off;  // register - constant (a constant first operand is not looked for)
     }
     if (!dst || !src || !off || bits(dst) != 64 || bits(src) != 64 || !isGPR(dst))
       return false;
@@ -518,9 +514,6 @@ struct ValueClasses::Impl {
     auto unwritten = [](const State &s, Key k) {
       return isSlotKey(k) && !s.count(writtenKey(slotOf(k)));
     };
-    // For a class of `a` (`b`): what a view holding it on both paths became, so that a
-    // one-sided view joins it (equal on the path that wrote it, anything on the other).
-    std::map<Class, Class> merged_a, merged_b;
     for (const auto &[k, cb] : b)
       if (!a.count(k) && (isWrittenKey(k) || unwritten(a, k)))
         one_sided.push_back({k, cb});
@@ -535,8 +528,6 @@ struct ValueClasses::Impl {
           one_sided.push_back({k, ca});
         continue;
       }
-      merged_a.try_emplace(ca, 0);
-      merged_b.try_emplace(it->second, 0);
       Class cb = it->second;
       if (ca == cb) {
         out[k] = ca;
@@ -562,13 +553,15 @@ struct ValueClasses::Impl {
       Class p = intern(pairs, same ? std::pair(baseOf(ca), baseOf(cb)) : std::pair(ca, cb));
       out[k] = same ? tagged(p, tagOf(ca)) : p;
     }
+    // For a class of `a` (`b`): what a view holding it on both paths became (the first in key
+    // order), so that a one-sided view joins it (equal on the path that wrote it, anything on
+    // the other).
+    std::map<Class, Class> merged_a, merged_b;
     for (const auto &[k, c] : out) {
       if (isWrittenKey(k))
         continue;
-      if (auto m = merged_a.find(a.at(k)); m != merged_a.end() && !m->second)
-        m->second = c + 1;  // +1: 0 means "none yet"
-      if (auto m = merged_b.find(b.at(k)); m != merged_b.end() && !m->second)
-        m->second = c + 1;
+      merged_a.try_emplace(a.at(k), c);
+      merged_b.try_emplace(b.at(k), c);
     }
     for (const auto &[k, c] : one_sided) {
       if (isWrittenKey(k)) {
@@ -577,7 +570,7 @@ struct ValueClasses::Impl {
       }
       const std::map<Class, Class> &merged = a.count(k) ? merged_a : merged_b;
       auto m = merged.find(c);
-      out[k] = m != merged.end() && m->second ? m->second - 1 : c;
+      out[k] = m != merged.end() ? m->second : c;
     }
     return out;
   }
