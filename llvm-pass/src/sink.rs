@@ -10,9 +10,9 @@
 //! call) then keeps dozens of them: twice the code and four times the stack traffic.
 //!
 //! So, before liveness is computed, every *cheap* value (a `getelementptr` with constant
-//! indices: one instruction at most, usually none once folded) that is used in another block, or after a call in its own block,
-//! gets a copy right before each such use (at the end of the incoming block for a phi), and the
-//! use reads the copy. The values they are computed from live across the calls instead; these
+//! indices: one instruction at most, usually none once folded) that is used in another block,
+//! or after a call in its own block, gets a copy right before each such use (at the end of the
+//! incoming block for a phi), and the use reads the copy. The values they are computed from live across the calls instead; these
 //! usually do anyway. The same IR goes to both ISAs, so both get the same copies.
 
 use crate::llvm::{self, llvm_sys};
@@ -87,10 +87,9 @@ fn is_constant(v: LLVMValueRef) -> bool {
 /// tried too: the loop counter's `add`, copied next to its phi, left the phi's register
 /// live across the poll under a name the record does not list, so a site became unsafe.)
 fn is_cheap(i: LLVMValueRef) -> bool {
-    use LLVMOpcode::*;
-    let ops = llvm::operands(i);
-    match llvm::opcode(i) {
-        LLVMGetElementPtr => ops.len() >= 2 && ops[1..].iter().all(|&o| is_constant(o)),
-        _ => false,
+    if llvm::opcode(i) != LLVMOpcode::LLVMGetElementPtr {
+        return false;
     }
+    let ops = llvm::operands(i);
+    ops.len() >= 2 && ops[1..].iter().all(|&o| is_constant(o))
 }

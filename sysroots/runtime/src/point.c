@@ -91,6 +91,15 @@ static uint64_t parse_hex(const char **p)
 	return v;
 }
 
+/* One more refusal in a row: the next `*skip` points are skipped, twice as many as last time
+ * (starting at 1, up to BLOCKED_MAX_SKIP). */
+static void back_off(int again, uint32_t *skip, uint32_t *left)
+{
+	if (!again || !*skip) *skip = 1;
+	else if (*skip < BLOCKED_MAX_SKIP) *skip *= 2;
+	*left = *skip;
+}
+
 /* Whether to skip this point because the frame of the last failed probe is probably still
  * between us and main (see blocked_sp). */
 static int still_blocked(const struct unimig_regs *r)
@@ -145,17 +154,12 @@ static void attempt(const struct unimig_regs *r)
 			if (sp) {
 				/* Consecutive refusals back off further; the level to climb back to is
 				 * the outermost such frame seen (qsort's helpers sit at varying depths). */
-				if (!blocked_sp) blocked_skip = 1;
-				else if (blocked_skip < BLOCKED_MAX_SKIP) blocked_skip *= 2;
+				back_off(blocked_sp != 0, &blocked_skip, &blocked_left);
 				if (sp > blocked_sp) blocked_sp = sp;
-				blocked_left = blocked_skip;
 			} else {
 				uintptr_t pc = (uintptr_t)parse_hex(&p);
-				if (pc != refused_pc) refused_skip = 0;
+				back_off(pc == refused_pc, &refused_skip, &refused_left);
 				refused_pc = pc;
-				if (!refused_skip) refused_skip = 1;
-				else if (refused_skip < BLOCKED_MAX_SKIP) refused_skip *= 2;
-				refused_left = refused_skip;
 			}
 		}
 		return;
