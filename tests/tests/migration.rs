@@ -124,7 +124,8 @@ fn spread(total: u64, count: u64) -> Vec<u64> {
 /// A point whose stack has a frame at an unsafe call site (`.unimig.unsafe_sites`) or a libc
 /// frame cannot migrate; the runtime tries again at later points, so nearby targets can merge
 /// into one migration: at least `min_migrations` must happen.
-fn ping_pong(name: &str, min_migrations: usize, targets: u64) {
+/// Returns the two runs' reports (starting on x86-64, then AArch64).
+fn ping_pong(name: &str, min_migrations: usize, targets: u64) -> Vec<Value> {
     let dir = temp_dir("migration-build");
     let app = build(name, dir.path());
     let native = observe(&app, Isa::X86_64, None, &[]);
@@ -132,12 +133,13 @@ fn ping_pong(name: &str, min_migrations: usize, targets: u64) {
     let total = points_total(&app);
     assert!(total > 200, "{name}: only {total} migration points");
     let points = spread(total, targets);
+    let mut reports = Vec::new();
     for start in [Isa::X86_64, Isa::Aarch64] {
         let what = format!("{name} from {}", start.name());
         let run = observe(&app, start, Some(&points), &[]);
         assert_same_run(&what, &native, &run);
-        let report = run.report.as_ref().unwrap();
-        let moves = migrations(report);
+        let report = run.report.unwrap();
+        let moves = migrations(&report);
         assert!(
             moves.len() >= min_migrations,
             "{what}: {} migrations (want >= {min_migrations}); report: {report:#}",
@@ -150,7 +152,9 @@ fn ping_pong(name: &str, min_migrations: usize, targets: u64) {
             on = on.other();
         }
         assert_eq!(report["final_isa"], on.name(), "{what}");
+        reports.push(report);
     }
+    reports
 }
 
 #[test]
@@ -259,13 +263,8 @@ fn locals_of_isa_sized_types() {
 /// by hand).
 #[test]
 fn longjmp_across_migrations() {
-    ping_pong("longjmp", 20, 24);
-    let dir = temp_dir("migration-longjmp");
-    let app = build("longjmp", dir.path());
-    let total = points_total(&app);
-    for start in [Isa::X86_64, Isa::Aarch64] {
-        let run = observe(&app, start, Some(&spread(total, 24)), &[]);
-        let report = run.report.as_ref().unwrap();
+    let reports = ping_pong("longjmp", 20, 24);
+    for (start, report) in [Isa::X86_64, Isa::Aarch64].into_iter().zip(&reports) {
         let rewritten: Vec<u64> = migrations(report)
             .iter()
             .map(|m| m["jmp_bufs"].as_u64().expect("jmp_bufs in the report"))
