@@ -3,6 +3,7 @@
 #include "llvm-c/Core.h"
 #include "llvm-c/TargetMachine.h"
 #include "llvm/IR/BasicBlock.h"
+#include "llvm/IR/CFG.h"
 #include "llvm/IR/Function.h"
 #include "llvm/IR/GlobalValue.h"
 #include "llvm/IR/Instructions.h"
@@ -10,6 +11,7 @@
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/IR/Dominators.h"
+#include "llvm/Transforms/Utils/BasicBlockUtils.h"
 #include "llvm/Transforms/Utils/Local.h"
 #include "llvm/Transforms/Utils/PromoteMemToReg.h"
 #include <vector>
@@ -86,6 +88,16 @@ void unimig_set_dso_local(LLVMValueRef global) {
 // code (e.g. musl's `isdigit` macro at -O0) would give a record on one ISA only.
 int unimig_remove_unreachable_blocks(LLVMValueRef fn) {
   return removeUnreachableBlocks(*unwrap<Function>(fn)) ? 1 : 0;
+}
+
+// Replaces `pred`'s unconditional branch to `ret_block` (a return, after at most phis) by a
+// copy of that return, as CodeGenPrepare does to let a call before the branch become a tail
+// call; `ret_block` is deleted once no block branches to it.
+void unimig_fold_return_into(LLVMBasicBlockRef pred, LLVMBasicBlockRef ret_block) {
+  BasicBlock *bb = unwrap(ret_block);
+  FoldReturnIntoUncondBranch(cast<ReturnInst>(bb->getTerminator()), bb, unwrap(pred));
+  if (pred_empty(bb))
+    bb->eraseFromParent();
 }
 
 // Promotes exactly these allocas of `fn` (entry-block allocas used only by loads and stores)

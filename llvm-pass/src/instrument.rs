@@ -21,7 +21,11 @@
 //!    decrements a per-function counter; when it reaches zero the counter is reset to the
 //!    period and the flag is polled the same way. The counter is an SSA variable built with
 //!    pruned SSA construction (phis at the iterated dominance frontier of its definitions,
-//!    where it is live), so it costs a register, not memory traffic.
+//!    where it is live), so it costs a register, not memory traffic. A back-edge whose every
+//!    iteration calls a function of the module that polls at entry gets no poll
+//!    ([`Instrumenter::iterations_call_a_poll`]). The call is `preserve_allcc`
+//!    ([`crate::MIGRATION_POINT_CALLING_CONVENTION`]): the cold call forces nothing on the
+//!    hot path, and the innermost frame's record may name any register it preserves.
 //! 3. **Live-value legalisation.** Stackmap locations must have the same size on both ISAs and
 //!    must be where the code after the call reads the value. LLVM spills deopt operands of
 //!    types illegal for the target (i1/i8/i16 on AArch64, i1 on x86-64, i128, <2 x float> on
@@ -39,7 +43,9 @@
 //!    still gives the same list.
 //! 4. **Statepoints.** Every call to a non-intrinsic function, direct or indirect, except a
 //!    direct call to a library function ([`crate::Options::library_functions`]: a library
-//!    frame blocks migration anyway), becomes `llvm.experimental.gc.statepoint(id, 0, callee,
+//!    frame blocks migration anyway) and a sibling call that both back ends emit as a jump
+//!    ([`crate::sibcall`]: it leaves no frame of its caller; returns are first copied into
+//!    the blocks of calls that reach a shared return block), becomes `llvm.experimental.gc.statepoint(id, 0, callee,
 //!    args..., 0, 0) ["deopt"(live...)]` plus a `gc.result` for its value; the function gets
 //!    `gc "statepoint-example"`. `live` is every SSA value live across the call
 //!    ([`crate::liveness`]), in canonical order ([`crate::cfg`]). The record names *a*
@@ -79,7 +85,7 @@ use crate::shadow::Shadow;
 use crate::srcloc;
 use crate::{
     CallSite, Isa, Options, Report, Skip, SkipReason, JMPBUF_REGISTER_FN, MIGRATABLE_SETJMPS,
-    MIGRATE_FLAG, MIGRATION_POINT_FN, VACALL_THUNK_PREFIX,
+    MIGRATE_FLAG, MIGRATION_POINT_CALLING_CONVENTION, MIGRATION_POINT_FN, VACALL_THUNK_PREFIX,
 };
 use anyhow::{bail, Result};
 use llvm_sys::core::*;
@@ -91,10 +97,21 @@ const GC_STRATEGY: &str = "statepoint-example";
 /// Instruments every defined function of the module; see the module documentation.
 pub(crate) fn instrument_module(module: &Module, isa: Isa, opts: &Options) -> Result<Report> {
     let mut ins = Instrumenter::new(module, isa, opts);
-    for f in module.functions() {
-        if unsafe { LLVMIsDeclaration(f) } != 0 {
-            continue;
-        }
+    let defined: Vec<LLVMValueRef> = module
+        .functions()
+        .into_iter()
+        .filter(|&f| unsafe { LLVMIsDeclaration(f) } == 0)
+        .collect();
+    for &f in &defined {
+        unsafe { llvm::unimig_remove_unreachable_blocks(f) };
+    }
+    // Known before any function changes, so a loop may rely on a callee defined after it.
+    ins.entry_polled = defined
+        .iter()
+        .copied()
+        .filter(|&f| ins.will_poll_at_entry(f))
+        .collect();
+    for &f in &defined {
         ins.function(f)?;
     }
     ins.finish();
@@ -116,6 +133,10 @@ struct Instrumenter<'a> {
     /// This function's opaque copy of the flag's address ([`Self::opaque_flag_address`]).
     fn_flag_addr: Option<LLVMValueRef>,
     mp_fn: Option<LLVMValueRef>,
+    /// The module's functions that poll at entry ([`Self::will_poll_at_entry`]): a loop
+    /// calling one of them on every iteration needs no poll of its own
+    /// ([`Self::iterations_call_a_poll`]).
+    entry_polled: HashSet<LLVMValueRef>,
     thunks_used: Vec<u32>,
     /// Pieces made by legalisation in the current function: piece -> (source value, index).
     piece_source: HashMap<LLVMValueRef, (LLVMValueRef, u32)>,
@@ -148,6 +169,7 @@ impl<'a> Instrumenter<'a> {
                 flag: None,
                 fn_flag_addr: None,
                 mp_fn: None,
+                entry_polled: HashSet::new(),
                 thunks_used: Vec::new(),
                 piece_source: HashMap::new(),
                 shadow: opts.shadow_stack().then(|| Shadow::new(module.m)),
@@ -226,7 +248,14 @@ impl<'a> Instrumenter<'a> {
         self.hoist_static_allocas(f);
         // Before liveness and statepoints, so the saved shadow pointer is a recorded value.
         self.shadow_stack(f);
+        if self.opts.stackmaps && self.sibling_calls_in(f) {
+            self.report.sibling_calls_folded += crate::sibcall::fold_returns(f);
+        }
         if self.opts.migration_points.entry() && !self.is_leaf(f) {
+            debug_assert!(
+                self.entry_polled.contains(&f),
+                "{name}: entry poll not foreseen"
+            );
             self.entry_poll(f);
         }
         if self.opts.migration_points.loops() {
@@ -294,6 +323,17 @@ impl<'a> Instrumenter<'a> {
         }
     }
 
+    /// Whether `call` stays a plain call because it is a sibling call ([`crate::sibcall`]):
+    /// not a statepoint, but still a call for [`Self::is_leaf`] (a chain of tail calls can
+    /// recurse, so its functions keep their entry polls).
+    fn keeps_sibling_call(&self, f: LLVMValueRef, call: LLVMValueRef) -> bool {
+        self.sibling_calls_in(f) && crate::sibcall::is_sibling_call(call)
+    }
+
+    fn sibling_calls_in(&self, f: LLVMValueRef) -> bool {
+        self.opts.sibling_calls && !self.opts.no_sibling_calls.contains(&llvm::value_name(f))
+    }
+
     /// Is `callee` a `setjmp` whose callers stay migratable ([`MIGRATABLE_SETJMPS`])? Only
     /// with stackmaps: its call becomes a statepoint whose record describes the frame that a
     /// `longjmp` returns to, and the call registers its `jmp_buf` ([`Self::register_jmpbufs`]).
@@ -345,24 +385,66 @@ impl<'a> Instrumenter<'a> {
 
     /// Why `f` cannot be instrumented, with the instruction that makes it so (`None`: a
     /// parameter's type). Inline asm calls are reported here one by one and do not disqualify.
+    /// Whether [`Self::function`] will give `f` an entry poll: instrumented (not skipped, not
+    /// ineligible) and not a leaf.
+    fn will_poll_at_entry(&self, f: LLVMValueRef) -> bool {
+        let name = llvm::value_name(f);
+        self.opts.migration_points.entry()
+            && !self.opts.skip_functions.contains(&name)
+            && !name.starts_with("__unimig_")
+            && !llvm::fn_has_enum_attr(f, "naked")
+            && self.ineligibility(f).0.is_none()
+            && !self.is_leaf(f)
+    }
+
+    /// [`Self::ineligibility`], recording the inline asm calls left without a stackmap.
     fn ineligible(&mut self, f: LLVMValueRef) -> Option<(SkipReason, Option<LLVMValueRef>)> {
         let fname = llvm::value_name(f);
+        let (reason, asm_calls) = self.ineligibility(f);
+        if reason.is_some() {
+            return reason;
+        }
+        for i in asm_calls {
+            self.report.skipped.push(Skip {
+                function: fname.clone(),
+                reason: SkipReason::InlineAsm,
+                loc: srcloc::of_instruction_or_function(i, f),
+            });
+        }
+        None
+    }
+
+    /// Why `f` cannot be instrumented, if it cannot, and its inline asm calls.
+    fn ineligibility(
+        &self,
+        f: LLVMValueRef,
+    ) -> (
+        Option<(SkipReason, Option<LLVMValueRef>)>,
+        Vec<LLVMValueRef>,
+    ) {
         let mut asm_calls = Vec::new();
         for p in llvm::params(f) {
             if let Err(e) = self.check_pieces(llvm::type_of(p)) {
-                return Some((SkipReason::UnsupportedLiveType(e), None));
+                return (Some((SkipReason::UnsupportedLiveType(e), None)), asm_calls);
             }
         }
         for bb in llvm::blocks(f) {
             for i in llvm::instructions(bb) {
                 match llvm::opcode(i) {
-                    LLVMOpcode::LLVMInvoke => return Some((SkipReason::Invoke, Some(i))),
-                    LLVMOpcode::LLVMCallBr => return Some((SkipReason::AsmGoto, Some(i))),
+                    LLVMOpcode::LLVMInvoke => {
+                        return (Some((SkipReason::Invoke, Some(i))), asm_calls)
+                    }
+                    LLVMOpcode::LLVMCallBr => {
+                        return (Some((SkipReason::AsmGoto, Some(i))), asm_calls)
+                    }
                     LLVMOpcode::LLVMCall => {}
                     _ => {
                         if llvm::is_first_class_value(i) {
                             if let Err(e) = self.check_pieces(llvm::type_of(i)) {
-                                return Some((SkipReason::UnsupportedLiveType(e), Some(i)));
+                                return (
+                                    Some((SkipReason::UnsupportedLiveType(e), Some(i))),
+                                    asm_calls,
+                                );
                             }
                         }
                         continue;
@@ -370,7 +452,10 @@ impl<'a> Instrumenter<'a> {
                 }
                 if llvm::is_first_class_value(i) {
                     if let Err(e) = self.check_pieces(llvm::type_of(i)) {
-                        return Some((SkipReason::UnsupportedLiveType(e), Some(i)));
+                        return (
+                            Some((SkipReason::UnsupportedLiveType(e), Some(i))),
+                            asm_calls,
+                        );
                     }
                 }
                 let callee = unsafe { LLVMGetCalledValue(i) };
@@ -382,13 +467,13 @@ impl<'a> Instrumenter<'a> {
                 if let Some(c) = direct {
                     let cname = llvm::value_name(c);
                     if cname.starts_with("llvm.va_start") || cname.starts_with("llvm.va_copy") {
-                        return Some((SkipReason::VaStart, Some(i)));
+                        return (Some((SkipReason::VaStart, Some(i))), asm_calls);
                     }
                     if llvm::fn_has_enum_attr(c, "returns_twice") {
                         if self.is_migratable_setjmp(c) {
                             continue;
                         }
-                        return Some((SkipReason::ReturnsTwice(cname), Some(i)));
+                        return (Some((SkipReason::ReturnsTwice(cname), Some(i))), asm_calls);
                     }
                     if llvm::intrinsic_id(c) != 0 {
                         continue;
@@ -398,26 +483,19 @@ impl<'a> Instrumenter<'a> {
                     let cname = direct
                         .map(llvm::value_name)
                         .unwrap_or_else(|| "(indirect)".into());
-                    return Some((SkipReason::ReturnsTwice(cname), Some(i)));
+                    return (Some((SkipReason::ReturnsTwice(cname), Some(i))), asm_calls);
                 }
                 if unsafe { LLVMGetTailCallKind(i) }
                     == llvm_sys::LLVMTailCallKind::LLVMTailCallKindMustTail
                 {
-                    return Some((SkipReason::MustTail, Some(i)));
+                    return (Some((SkipReason::MustTail, Some(i))), asm_calls);
                 }
                 if unsafe { LLVMGetNumOperandBundles(i) } > 0 {
-                    return Some((SkipReason::OperandBundles, Some(i)));
+                    return (Some((SkipReason::OperandBundles, Some(i))), asm_calls);
                 }
             }
         }
-        for i in asm_calls {
-            self.report.skipped.push(Skip {
-                function: fname.clone(),
-                reason: SkipReason::InlineAsm,
-                loc: srcloc::of_instruction_or_function(i, f),
-            });
-        }
-        None
+        (None, asm_calls)
     }
 
     /// Moves the entry block's constant-size allocas to its top (keeping their order), so that
@@ -499,6 +577,13 @@ impl<'a> Instrumenter<'a> {
                 if self.opts.define_migration_point_weak {
                     self.define_weak_no_op(f, &name);
                 }
+            }
+            // Every register survives the cold call (the runtime's stub saves them all), so a
+            // function that polls keeps its values where it likes: with the C convention a
+            // poll in a loop made the whole function save and restore callee-saved registers
+            // (Lua's script: 5% more instructions).
+            if self.opts.poll_preserves_all {
+                LLVMSetFunctionCallConv(f, MIGRATION_POINT_CALLING_CONVENTION);
             }
             self.mp_fn = Some(f);
             f
@@ -612,7 +697,8 @@ impl<'a> Instrumenter<'a> {
         unsafe {
             self.b.at_end(bb);
             let ty = llvm::global_value_type(mp);
-            LLVMBuildCall2(self.b.0, ty, mp, std::ptr::null_mut(), 0, EMPTY);
+            let c = LLVMBuildCall2(self.b.0, ty, mp, std::ptr::null_mut(), 0, EMPTY);
+            LLVMSetInstructionCallConv(c, LLVMGetFunctionCallConv(mp));
             LLVMBuildBr(self.b.0, cont);
         }
         bb
@@ -634,9 +720,49 @@ impl<'a> Instrumenter<'a> {
         self.report.entry_polls += 1;
     }
 
+    /// Whether every iteration around the back-edge `latch -> header` calls a function that
+    /// polls at entry: some block on the dominator-tree path from `latch` up to `header` (so on
+    /// every path from the header to the latch) makes such a call, so the back-edge needs no
+    /// poll of its own: the loop cannot run long without reaching one. (A loop calling itself
+    /// recursively, `fib` turned into a loop around one of its two calls, kept a counter and
+    /// the flag's address in callee-saved registers for nothing.) Irreducible loops, whose
+    /// header does not dominate the latch, keep their polls.
+    fn iterations_call_a_poll(
+        &mut self,
+        ir: &FnIr,
+        idom: &[Option<usize>],
+        latch: usize,
+        header: usize,
+    ) -> bool {
+        let mut b = latch;
+        loop {
+            let calls_a_poll = llvm::instructions(ir.block_refs[b]).into_iter().any(|i| {
+                llvm::is_call(i)
+                    && llvm::direct_callee(i).is_some_and(|c| self.entry_polled.contains(&c))
+            });
+            if calls_a_poll {
+                self.report.backedge_polls_elided += 1;
+                return true;
+            }
+            match idom[b] {
+                _ if b == header => return false,
+                Some(up) if up != b => b = up,
+                _ => return false,
+            }
+        }
+    }
+
     fn backedge_polls(&mut self, f: LLVMValueRef) {
         let ir = FnIr::read(f);
         let edges = ir.cfg.retreating_edges();
+        if edges.is_empty() {
+            return;
+        }
+        let idom = cfg::idoms(&ir.cfg);
+        let edges: Vec<(usize, usize)> = edges
+            .into_iter()
+            .filter(|&(latch, header)| !self.iterations_call_a_poll(&ir, &idom, latch, header))
+            .collect();
         if edges.is_empty() {
             return;
         }
@@ -1199,7 +1325,7 @@ impl<'a> Instrumenter<'a> {
         for (b, k, vals) in live.live_across_calls(&ir.cfg) {
             let id = ir.cfg.blocks[b].insts[k].id;
             let call = ir.values[id as usize];
-            if self.is_candidate_call(call) {
+            if self.is_candidate_call(call) && !self.keeps_sibling_call(f, call) {
                 out.push((call, vals));
             }
         }
@@ -1385,6 +1511,11 @@ impl<'a> Instrumenter<'a> {
     /// documentation).
     fn deopt_statepoints(&mut self, f: LLVMValueRef) -> Result<()> {
         let fname = llvm::value_name(f);
+        self.report.sibling_calls += llvm::blocks(f)
+            .into_iter()
+            .flat_map(llvm::instructions)
+            .filter(|&i| self.is_candidate_call(i) && self.keeps_sibling_call(f, i))
+            .count();
         let (ir, calls) = self.calls_and_live(f);
         // Also calls with nothing live across them are listed by live_across_calls; calls are
         // in canonical order (blocks in order, instructions in order).

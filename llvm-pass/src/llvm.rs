@@ -34,6 +34,7 @@ extern "C" {
     pub fn unimig_move_before(inst: LLVMValueRef, before: LLVMValueRef);
     pub fn unimig_set_dso_local(global: LLVMValueRef);
     pub fn unimig_remove_unreachable_blocks(f: LLVMValueRef) -> i32;
+    pub fn unimig_fold_return_into(pred: LLVMBasicBlockRef, ret_block: LLVMBasicBlockRef);
     pub fn unimig_promote_allocas(f: LLVMValueRef, allocas: *mut LLVMValueRef, n: u32);
     pub fn unimig_set_llvm_option(name: *const libc_char, value: *const libc_char) -> i32;
     pub fn unimig_emit_object(

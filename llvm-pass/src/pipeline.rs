@@ -346,10 +346,27 @@ pub fn compile_with_report(bitcode: &[u8], isa: Isa, opts: &Options) -> Result<O
 /// What the coordinator of [`compile_pair`] tells each ISA's thread after comparing reports.
 enum Decision {
     Generate,
-    /// Start again, leaving these functions uninstrumented
-    /// ([`Options::skip_functions`]) and giving these their shadow slots' sizes
-    /// ([`Options::shadow_slot_sizes`]).
-    Redo(Vec<String>, crate::ShadowSlotSizes),
+    /// Start again with these changes to the options.
+    Redo(Adjustments),
+}
+
+/// What the coordinator changes for another attempt of both ISAs.
+#[derive(Clone)]
+struct Adjustments {
+    /// Functions left uninstrumented ([`Options::skip_functions`]).
+    skip: Vec<String>,
+    /// Shadow slot sizes that make frames agree ([`Options::shadow_slot_sizes`]).
+    sizes: crate::ShadowSlotSizes,
+    /// Functions whose sibling calls are stackmapped too ([`Options::no_sibling_calls`]).
+    no_sibling_calls: Vec<String>,
+}
+
+impl Adjustments {
+    fn apply(self, opts: &mut Options) {
+        opts.skip_functions = self.skip;
+        opts.shadow_slot_sizes = self.sizes;
+        opts.no_sibling_calls = self.no_sibling_calls;
+    }
 }
 
 type Reported = (Isa, Result<Report, StepError>);
@@ -442,27 +459,30 @@ fn pair_worker(
                     },
                 ))
             }
-            Decision::Redo(skip, sizes) => {
-                opts.skip_functions = skip;
-                opts.shadow_slot_sizes = sizes;
-            }
+            Decision::Redo(changes) => changes.apply(&mut opts),
         }
     }
 }
 
 /// Collects both ISAs' reports and decides: generate code, or redo both. A function whose
-/// frames differ only in the sizes of its shadow slots (a local of a type with a different
-/// size per ISA) is redone with the larger sizes on both; any other difference leaves the
-/// function uninstrumented (on the next attempt, also a widened one that still differs).
-/// Returns the first error (x86-64's when both failed).
+/// call sites differ is first redone with its sibling calls stackmapped too (the ISAs' IR may
+/// judge a call differently, see [`crate::sibcall`]); a function whose frames differ only in
+/// the sizes of its shadow slots (a local of a type with a different size per ISA) is redone
+/// with the larger sizes on both; any other difference leaves the function uninstrumented (on
+/// the next attempt, also one of those that still differs). Returns the first error (x86-64's
+/// when both failed).
 fn coordinate(
     reports: &Receiver<Reported>,
     deciders: &[Sender<Decision>],
     opts: &Options,
 ) -> Result<()> {
-    let mut skip = opts.skip_functions.clone();
-    let mut sizes = (*opts.shadow_slot_sizes).clone();
-    for attempt in 0..3 {
+    const ATTEMPTS: usize = 4;
+    let mut changes = Adjustments {
+        skip: opts.skip_functions.clone(),
+        sizes: opts.shadow_slot_sizes.clone(),
+        no_sibling_calls: opts.no_sibling_calls.clone(),
+    };
+    for attempt in 0..ATTEMPTS {
         let mut got: [Option<Result<Report, StepError>>; 2] = [None, None];
         for _ in 0..2 {
             // A worker that panicked sends nothing; joining it re-raises the panic.
@@ -482,7 +502,7 @@ fn coordinate(
             }
             return Ok(());
         }
-        if attempt == 2 {
+        if attempt == ATTEMPTS - 1 {
             let names: Vec<&String> = divergent
                 .call_sites
                 .iter()
@@ -490,21 +510,28 @@ fn coordinate(
                 .collect();
             bail!("instrumentation: functions still differ between the ISAs after skipping: {names:?}");
         }
-        skip.extend(divergent.call_sites);
-        for f in divergent.frames {
-            match slot_sizes_to_agree(&x, &a, &f) {
-                Some(s) if attempt == 0 && !sizes.contains_key(&f) => {
-                    sizes.insert(f, s);
-                }
-                _ => skip.push(f),
+        for f in divergent.call_sites {
+            if opts.sibling_calls && !changes.no_sibling_calls.contains(&f) {
+                changes.no_sibling_calls.push(f);
+            } else {
+                changes.skip.push(f);
             }
         }
-        let shared = std::sync::Arc::new(sizes.clone());
+        let mut sizes = (*changes.sizes).clone();
+        for f in divergent.frames {
+            match slot_sizes_to_agree(&x, &a, &f) {
+                Some(s) if !sizes.contains_key(&f) => {
+                    sizes.insert(f, s);
+                }
+                _ => changes.skip.push(f),
+            }
+        }
+        changes.sizes = std::sync::Arc::new(sizes);
         for d in deciders {
-            let _ = d.send(Decision::Redo(skip.clone(), shared.clone()));
+            let _ = d.send(Decision::Redo(changes.clone()));
         }
     }
-    unreachable!("the third attempt returns")
+    unreachable!("the last attempt returns")
 }
 
 /// The (x86-64, AArch64) sizes of `function`'s shadow slots, if its frames differ only in slot

@@ -23,7 +23,8 @@ __thread void *__unimig_shadow_sp = shadow_stack + sizeof shadow_stack;
 int __unimig_migrate_requested = 1;
 static unsigned long calls;
 static void report(void) { fprintf(stderr, "migration points: %lu\n", calls); }
-void __unimig_migration_point(void) {
+/* Called with preserve_all (every register survives), as the runtime's stub is. */
+__attribute__((preserve_all)) void __unimig_migration_point(void) {
   if (calls++ == 0) atexit(report);
 }
 void __unimig_jmpbuf_register(void *buf) { (void)buf; }

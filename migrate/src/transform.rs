@@ -395,6 +395,8 @@ fn unwind<'i>(
                 .ok_or_else(|| fail(FrameFault::Memory { addr, len }))
         };
         let values = record_values(site, isa, &regs, sp, mem).map_err(fail)?;
+        // Only the migration point's own call (preserve_all) keeps the other registers.
+        regs.forget_caller_saved();
         let return_to = read(cfa.wrapping_add_signed(rule.return_address), 8)?;
         for &(r, off) in &rule.saved {
             let v = read(cfa.wrapping_add_signed(off), 8)?;
@@ -581,6 +583,9 @@ enum Home {
     Reg,
     /// A save slot on the new stack.
     Slot(u64),
+    /// Nowhere: a register only the migration point's call preserves, which frames further
+    /// out than the innermost cannot hold a value in.
+    Clobbered,
 }
 
 /// The destination stack under construction: bytes from `lo` (the innermost sp) to `hi`.
@@ -621,13 +626,14 @@ struct Dest {
 }
 
 impl Dest {
-    /// Gives callee-saved register `reg` the value `v` for the frames built so far; `false` if
-    /// the transformer does not carry `reg`.
+    /// Gives register `reg` the value `v` for the frames built so far; `false` if the
+    /// transformer does not carry `reg`, or the frame is not the innermost and `reg` is not
+    /// callee-saved.
     fn put_reg(&mut self, reg: u16, v: u64) -> bool {
         let ok = match self.homes.get(reg as usize) {
             Some(Home::Reg) => self.out.set(reg, v),
             Some(&Home::Slot(a)) => self.stack.write(a, v, 8),
-            None => false,
+            Some(Home::Clobbered) | None => false,
         };
         if ok {
             for &b in &self.waiting[reg as usize] {
@@ -898,6 +904,13 @@ pub fn transform_with_stats<'c>(
                 }
             }
         }
+        if i == 0 {
+            for r in 0..regs::DWARF_REGS as u16 {
+                if Regs::holds(disa, r) && !regs::is_callee_saved(disa, r) {
+                    dest.homes[r as usize] = Home::Clobbered;
+                }
+            }
+        }
         let resume_caller = if i + 1 < n {
             dsites[i + 1].0.address
         } else {
@@ -938,7 +951,7 @@ pub fn transform_with_stats<'c>(
                 |dest: &mut Dest, regs: &mut Regs, at: Place, v: u64, size: u64| match at {
                     Place::Register(r) => {
                         set.push(r);
-                        regs.set(r, v)
+                        (regs::is_callee_saved(disa, r) && regs.set(r, v))
                             .then_some(())
                             .ok_or_else(|| bad(format!("register {r} is not callee-saved")))
                     }

@@ -139,8 +139,9 @@ fn inspect_lists_both_isas_consistently_with_llvm_readobj() {
             }
         }
         assert_eq!(ids, want.records.keys().copied().collect(), "{isa}");
-        // fib and main poll at entry and on the loop's back-edge.
-        assert!(points.len() >= 3, "{isa}: {points:?}");
+        // fib and main poll at entry (main's loop calls fib, which polls, so the loop has no
+        // poll of its own).
+        assert!(points.len() >= 2, "{isa}: {points:?}");
         // Every instrumented function's frame size is readobj's.
         let functions = image["functions"].as_array().unwrap();
         let instrumented: BTreeMap<u64, u64> = functions

@@ -8,7 +8,7 @@
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::process::{Command, Output};
 use unimig_tests::*;
 
 const FLAGS: &[&str] = &["-O2", "-funimig-points=all", "-funimig-stackmaps"];
@@ -284,6 +284,36 @@ fn thread_locals_and_libm() {
     ping_pong("tls_math", 20, 24);
 }
 
+/// Sibling calls (kept as jumps: an op's frame returns straight to dispatch's caller) and
+/// shadow frames made only on the path that uses them, with migrations inside both (tails.c).
+#[test]
+fn sibling_calls_and_shrink_wrapped_frames() {
+    let dir = temp_dir("migration-tails");
+    let app = build("tails", dir.path());
+    // dispatch reaches each op by a jump on x86-64, not a call (on AArch64 llvm-pass's tests
+    // check the objects).
+    let text = String::from_utf8(
+        Command::new("llvm-objdump-19")
+            .args(["-d", "--no-show-raw-insn", "--disassemble-symbols=dispatch"])
+            .arg(&app)
+            .output()
+            .expect("llvm-objdump-19")
+            .stdout,
+    )
+    .unwrap();
+    assert!(text.contains("jmp") && text.contains("<op_add>"), "{text}");
+    assert!(
+        !text
+            .lines()
+            .any(|l| l.contains("call") && l.contains("<op_")),
+        "{text}"
+    );
+    ping_pong("tails", 20, 24);
+    let native = observe(&app, Isa::X86_64, None, &[]);
+    let out = String::from_utf8_lossy(&native.out.stdout);
+    assert!(out.contains("shadow stack balanced: yes"), "{out}");
+}
+
 #[test]
 fn files_across_migration() {
     ping_pong("files", 20, 48);
@@ -352,6 +382,7 @@ fn random_points() {
         "offsets",
         "statlocal",
         "longjmp",
+        "tails",
     ] {
         let app = build(name, dir.path());
         let native = observe(&app, Isa::X86_64, None, &[]);

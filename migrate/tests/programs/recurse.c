@@ -19,7 +19,8 @@ __attribute__((noinline)) double probe(double x) {
 __attribute__((noinline)) double walk(int n, double x, double y) {
     if (n == 0) {
         __unimig_migrate_requested = 1;
-        return probe(x + y);
+        /* Not a tail call: a sibling call would leave no frame of this walk on the stack. */
+        return probe(x + y) + 1.0;
     }
     double r = walk(n - 1, x * 1.5, y + 0.25);
     return r * x + y * n;

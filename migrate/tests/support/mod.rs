@@ -66,6 +66,25 @@ fn mapping_end(pid: Pid, addr: u64) -> u64 {
     panic!("no mapping holds {addr:#x}")
 }
 
+/// The low 64 bits of xmm0..15 of a stopped tracee.
+fn xmm_low_halves(pid: Pid) -> [u64; 16] {
+    use nix::libc;
+    // SAFETY: PTRACE_GETFPREGS fills a user_fpregs_struct of a stopped tracee.
+    let mut fp: libc::user_fpregs_struct = unsafe { std::mem::zeroed() };
+    let rc = unsafe {
+        libc::ptrace(
+            libc::PTRACE_GETFPREGS,
+            pid.as_raw(),
+            std::ptr::null_mut::<libc::c_void>(),
+            (&mut fp as *mut libc::user_fpregs_struct).cast::<libc::c_void>(),
+        )
+    };
+    assert_eq!(rc, 0, "PTRACE_GETFPREGS");
+    std::array::from_fn(|i| {
+        u64::from(fp.xmm_space[4 * i]) | u64::from(fp.xmm_space[4 * i + 1]) << 32
+    })
+}
+
 /// Runs `exe` natively, stops it at the first call of `__unimig_migration_point`, and returns a
 /// PARTIAL checkpoint of that moment (image id `__unimig_image_id`, 0 in images without it).
 pub fn capture_x86_64(exe: &Path, args: &[&str]) -> Checkpoint<'static> {
@@ -98,6 +117,7 @@ pub fn capture_x86_64(exe: &Path, args: &[&str]) -> Checkpoint<'static> {
     );
     let r = ptrace::getregs(pid).unwrap();
     assert_eq!(r.rip, point + 1, "stopped elsewhere than the breakpoint");
+    let xmm = xmm_low_halves(pid);
     // At the entry of the callee: [rsp] is the return address, the caller's sp is rsp + 8.
     let pc = u64::from_le_bytes(read_mem(&mut mem, r.rsp, 8).try_into().unwrap());
     let sp = r.rsp + 8;
@@ -106,8 +126,15 @@ pub fn capture_x86_64(exe: &Path, args: &[&str]) -> Checkpoint<'static> {
     ptrace::kill(pid).unwrap();
     child.wait().unwrap();
 
-    let regs: Vec<u8> = [r.rbx, r.rbp, r.r12, r.r13, r.r14, r.r15, sp, pc]
+    // struct unimig_regs: callee-saved, sp, pc, then the migration point's (preserve_all)
+    // caller-saved registers and xmm0..15's low halves.
+    let words = [
+        r.rbx, r.rbp, r.r12, r.r13, r.r14, r.r15, sp, pc, r.rax, r.rcx, r.rdx, r.rsi, r.rdi, r.r8,
+        r.r9, r.r10, r.r11,
+    ];
+    let regs: Vec<u8> = words
         .iter()
+        .chain(&xmm)
         .flat_map(|w| w.to_le_bytes())
         .collect();
     Checkpoint {

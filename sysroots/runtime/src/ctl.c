@@ -31,6 +31,7 @@ static void on_request(int sig)
 {
 	(void)sig;
 	unimig_rt_pending = 1;
+	__atomic_store_n(&unimig_rt_due, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&__unimig_migrate_requested, 1, __ATOMIC_RELAXED);
 }
 

@@ -14,14 +14,25 @@
 #ifdef __x86_64__
 struct unimig_regs {
 	uint64_t rbx, rbp, r12, r13, r14, r15, sp, pc;
+	/* The migration point's own registers: it is a preserve_all call (everything but r11
+	 * survives it), so a value live across it may sit in any of them. Only the innermost
+	 * frame's record can name these. */
+	uint64_t rax, rcx, rdx, rsi, rdi, r8, r9, r10, r11;
+	uint64_t xmm[16]; /* low 64 bits of xmm0 .. xmm15 */
 };
+_Static_assert(sizeof(struct unimig_regs) == 264, "REGS layout (migrate/src/regs.rs)");
 #define UNIMIG_ELF_MACHINE 62
 #else
 struct unimig_regs {
 	uint64_t x[11];   /* x19 .. x29 */
 	uint64_t sp, pc;
 	uint64_t d[8];    /* d8 .. d15 (their low 64 bits: all AAPCS64 preserves) */
+	/* The migration point's own registers (preserve_all: x9-x15 and v8-v31 survive it, so a
+	 * value live across it may sit there; only the innermost frame's record names these). */
+	uint64_t xlo[19]; /* x0 .. x18 */
+	uint64_t dhi[16]; /* d16 .. d31, low 64 bits */
 };
+_Static_assert(sizeof(struct unimig_regs) == 448, "REGS layout (migrate/src/regs.rs)");
 #define UNIMIG_ELF_MACHINE 183
 #endif
 
@@ -107,6 +118,7 @@ _Noreturn void unimig_rt_ctl_fail(const char *reason, const char *detail) RT_HID
 /* point.c: the state that decides when to migrate; restore.c resets it in the destination. */
 void unimig_rt_point_after_restore(void) RT_HIDDEN;
 extern uint64_t unimig_rt_points RT_HIDDEN;
+extern uint64_t unimig_rt_due RT_HIDDEN;  /* point.c: where the stubs stop only counting */
 
 /* ckpt_write.c: write a checkpoint (partial: REGS + main stack) to path. Returns 0, or why
  * the runtime cannot describe this process (sent to the supervisor as `refuse`). */

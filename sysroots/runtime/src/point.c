@@ -11,6 +11,11 @@
 
 /* In .bss: copied with the shared data range, so the count continues on the destination. */
 uint64_t unimig_rt_points;
+/* The point number at which the handler must run (0: at once, a request is pending or an
+ * attempt is running; UINT64_MAX: never, only counting). The stubs count the points before it
+ * themselves without saving a register (migrate.S), so a poll on every loop back-edge stays
+ * cheap while UNIMIG_MIGRATE_AT or UNIMIG_COUNT_POINTS keeps the flag set for a whole run. */
+uint64_t unimig_rt_due;
 static uint32_t next_at;     /* index of the next UNIMIG_MIGRATE_AT entry not yet handled */
 static int busy;             /* an attempt is running (a signal handler's points return) */
 /* The frame that made the last probe fail (supervisor's `retry SP PC`), or 0: a library frame
@@ -35,6 +40,13 @@ void unimig_rt_migration_point(struct unimig_regs *r) RT_HIDDEN;
 static void update_flag(void)
 {
 	int want = unimig_rt_pending || next_at < unimig_rt_ctl.nat || unimig_rt_ctl.count_all;
+	uint64_t due = UINT64_MAX;
+	if (unimig_rt_pending || busy)
+		due = 0;
+	else if (next_at < unimig_rt_ctl.nat)
+		due = unimig_rt_ctl.at[next_at];
+	/* The due point first: a poll that sees the flag must not count past it. */
+	__atomic_store_n(&unimig_rt_due, due, __ATOMIC_RELAXED);
 	__atomic_store_n(&__unimig_migrate_requested, want, __ATOMIC_RELAXED);
 }
 
@@ -195,6 +207,7 @@ void unimig_rt_migration_point(struct unimig_regs *r)
 	if (due) {
 		int saved = errno;
 		busy = 1;
+		unimig_rt_due = 0;      /* a signal handler's polls come here and return */
 		attempt(r);
 		busy = 0;
 		errno = saved;

@@ -1,0 +1,188 @@
+//! What keeps the instrumentation cheap, on tests/c/tails.c: sibling calls (src/sibcall.rs)
+//! stay plain calls and both back ends emit them as jumps (checked in the objects), identically
+//! on both ISAs, while calls the back ends would not turn into jumps stay statepoints; a shadow
+//! frame whose locals are used on one path only is made on that path (src/shadow.rs,
+//! `FrameRegion`), one used in a loop at entry; a loop that calls a polling function on every
+//! iteration has no poll of its own; the migration point is a preserve_all call. (run.rs runs
+//! the sample natively on both ISAs against plain clang; tests/tests/migration.rs migrates a
+//! program built on the same shapes.)
+
+mod common;
+
+use std::process::Command;
+
+use unimig_llvm_pass::*;
+
+fn sample() -> std::path::PathBuf {
+    common::c_dir().join("tails.c")
+}
+
+fn compile_both(opts: &Options) -> PairOutput {
+    let x = common::frontend(&sample(), Isa::X86_64, OptLevel::O2);
+    let a = common::frontend(&sample(), Isa::Aarch64, OptLevel::O2);
+    compile_pair(&x, &a, opts).unwrap()
+}
+
+/// Callees of `function`'s stackmapped call sites, migration points aside.
+fn stackmapped_callees(report: &Report, function: &str) -> Vec<String> {
+    report
+        .call_sites
+        .iter()
+        .filter(|c| c.function == function && !c.migration_point)
+        .filter_map(|c| c.callee.clone())
+        .collect()
+}
+
+/// `(mnemonic, target)` of each relocated instruction in `object`'s disassembly, e.g.
+/// `("jmp", "op_add")` (a static function's relocation names its section, `.text.op_add`).
+fn branches(object: &[u8]) -> Vec<(String, String)> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = common::write_temp(dir.path(), "x.o", object);
+    let text = common::run(
+        Command::new(common::tool("llvm-objdump"))
+            .args(["-d", "-r", "--no-show-raw-insn"])
+            .arg(&path),
+    );
+    let mut out = Vec::new();
+    let mut mnemonic = String::new();
+    for l in text.lines() {
+        let Some((_, rest)) = l.split_once(':') else {
+            continue;
+        };
+        let mut words = rest.split_whitespace();
+        let Some(first) = words.next() else { continue };
+        if first.starts_with("R_") {
+            // "  0000000000000015:  R_X86_64_PLT32  .text.op_add-0x4", after its instruction.
+            let target = words.next().unwrap_or_default();
+            let target = target.split(['-', '+']).next().unwrap_or_default();
+            let target = target.strip_prefix(".text.").unwrap_or(target);
+            out.push((mnemonic.clone(), target.to_string()));
+        } else {
+            mnemonic = first.to_string();
+        }
+    }
+    out
+}
+
+#[test]
+fn tail_calls_stay_jumps_on_both_isas() {
+    let pair = compile_both(&Options::default());
+    let (x, a) = (&pair.x86_64.report, &pair.aarch64.report);
+    // dispatch's three calls (calls_many's is not one).
+    assert!(x.sibling_calls >= 3, "{}", x.sibling_calls);
+    assert_eq!(x.sibling_calls, a.sibling_calls);
+    assert_eq!(x.sibling_calls_folded, a.sibling_calls_folded);
+    // The switch's arms branch to one return block: their returns are folded into the arms.
+    assert!(x.sibling_calls_folded >= 2, "{}", x.sibling_calls_folded);
+    for r in [x, a] {
+        assert!(
+            stackmapped_callees(r, "dispatch").is_empty(),
+            "{:?}",
+            r.call_sites
+        );
+        // Nine arguments do not fit in registers: a statepoint.
+        assert_eq!(stackmapped_callees(r, "calls_many"), ["many"]);
+    }
+    let xb = branches(&pair.x86_64.object);
+    let ab = branches(&pair.aarch64.object);
+    for op in ["op_add", "op_mul", "op_sub"] {
+        assert!(
+            xb.contains(&("jmp".into(), op.into())),
+            "x86-64 {op}: {xb:?}"
+        );
+        assert!(
+            !xb.iter().any(|(m, t)| m.starts_with("call") && t == op),
+            "{xb:?}"
+        );
+        assert!(
+            ab.contains(&("b".into(), op.into())),
+            "AArch64 {op}: {ab:?}"
+        );
+        assert!(!ab.contains(&("bl".into(), op.into())), "{ab:?}");
+    }
+    assert!(
+        xb.iter().any(|(m, t)| m.starts_with("call") && t == "many"),
+        "{xb:?}"
+    );
+    assert!(ab.contains(&("bl".into(), "many".into())), "{ab:?}");
+}
+
+#[test]
+fn without_sibling_calls_every_call_is_stackmapped() {
+    let opts = Options {
+        sibling_calls: false,
+        ..Options::default()
+    };
+    let pair = compile_both(&opts);
+    for r in [&pair.x86_64.report, &pair.aarch64.report] {
+        assert_eq!(r.sibling_calls, 0);
+        let mut callees = stackmapped_callees(r, "dispatch");
+        callees.sort();
+        assert_eq!(callees, ["op_add", "op_mul", "op_sub"]);
+    }
+}
+
+#[test]
+fn frames_are_made_where_their_locals_are_used() {
+    let pair = compile_both(&Options::default());
+    let frames = &pair.x86_64.report.shadow_frames;
+    assert_eq!(frames, &pair.aarch64.report.shadow_frames);
+    let frame = |name: &str| frames.iter().find(|f| f.function == name).unwrap();
+    assert!(frame("rare_local").shrink_wrapped, "{frames:?}");
+    assert!(!frame("loop_local").shrink_wrapped, "{frames:?}");
+    // The rare path's frame: the saved pointer is recorded at fill's call site only.
+    let x = &pair.x86_64.report;
+    let site = x
+        .call_sites
+        .iter()
+        .find(|c| c.function == "rare_local" && c.callee.as_deref() == Some("fill"))
+        .unwrap();
+    assert!(site.num_live >= 1, "{site:?}");
+}
+
+/// Migration-point sites of `function`.
+fn polls(report: &Report, function: &str) -> usize {
+    report
+        .call_sites
+        .iter()
+        .filter(|c| c.function == function && c.migration_point)
+        .count()
+}
+
+#[test]
+fn loops_that_call_a_polling_function_have_no_poll_of_their_own() {
+    let pair = compile_both(&Options::default());
+    let (x, a) = (&pair.x86_64.report, &pair.aarch64.report);
+    assert_eq!(x.backedge_polls_elided, a.backedge_polls_elided);
+    assert!(x.backedge_polls_elided >= 1, "{}", x.backedge_polls_elided);
+    for r in [x, a] {
+        // main's loop calls dispatch (defined above it, polling at entry) every iteration:
+        // main polls at entry only.
+        assert_eq!(polls(r, "main"), 1, "{:?}", r.call_sites);
+        // loop_local calls fill on every third iteration only: its loop keeps its poll.
+        assert_eq!(polls(r, "loop_local"), 2, "{:?}", r.call_sites);
+    }
+}
+
+#[test]
+fn the_migration_point_preserves_all_registers() {
+    let ir = |opts: &Options| {
+        let bc = common::frontend(&sample(), Isa::Aarch64, OptLevel::O2);
+        optimized_ir(&bc, Isa::Aarch64, opts, true).unwrap()
+    };
+    let on = ir(&Options::default());
+    assert!(
+        on.lines()
+            .any(|l| l.contains("preserve_allcc void @__unimig_migration_point()")),
+        "{on}"
+    );
+    assert!(
+        on.contains("call preserve_allcc token"),
+        "the statepoints take the convention"
+    );
+    let off = ir(&Options {
+        poll_preserves_all: false,
+        ..Options::default()
+    });
+    assert!(!off.contains("preserve_allcc"));
+}
