@@ -2,9 +2,9 @@
 //! turn them into jumps.
 //!
 //! A statepoint is never a tail call, so a `return g(x);` that plain clang emits as `jmp g`
-//! becomes `call g; ret` with a frame around it once it is stackmapped: measured on Lua 5.4,
-//! small API functions (`luaL_checknumber`, `lua_tonumberx`, `lua_geti`, ...) gained a frame
-//! each, most of the 8% that stackmaps cost there. A call that is emitted as a jump leaves no
+//! becomes `call g; ret` with a frame around it once it is stackmapped (Lua 5.4 lost 160 of
+//! its 228 tail jumps, 206 are back; its script went from 6.45 G to 6.38 G instructions
+//! with stackmaps, plain clang: 6.10 G). A call that is emitted as a jump leaves no
 //! frame of its caller on the stack, so it needs no record: the callee returns straight to the
 //! caller's caller, whose call site has one. Such a call is kept plain when it is one that the
 //! x86-64 and AArch64 back ends both surely emit as a jump (their sibling-call rules, LLVM 19
