@@ -383,8 +383,6 @@ impl<'a> Instrumenter<'a> {
         }
     }
 
-    /// Why `f` cannot be instrumented, with the instruction that makes it so (`None`: a
-    /// parameter's type). Inline asm calls are reported here one by one and do not disqualify.
     /// Whether [`Self::function`] will give `f` an entry poll: instrumented (not skipped, not
     /// ineligible) and not a leaf.
     fn will_poll_at_entry(&self, f: LLVMValueRef) -> bool {
@@ -393,17 +391,18 @@ impl<'a> Instrumenter<'a> {
             && !self.opts.skip_functions.contains(&name)
             && !name.starts_with("__unimig_")
             && !llvm::fn_has_enum_attr(f, "naked")
-            && self.ineligibility(f).0.is_none()
+            && self.ineligibility(f).is_ok()
             && !self.is_leaf(f)
     }
 
-    /// [`Self::ineligibility`], recording the inline asm calls left without a stackmap.
+    /// [`Self::ineligibility`]'s reason, if any; otherwise the inline asm calls left without a
+    /// stackmap are reported one by one (they do not disqualify).
     fn ineligible(&mut self, f: LLVMValueRef) -> Option<(SkipReason, Option<LLVMValueRef>)> {
         let fname = llvm::value_name(f);
-        let (reason, asm_calls) = self.ineligibility(f);
-        if reason.is_some() {
-            return reason;
-        }
+        let asm_calls = match self.ineligibility(f) {
+            Ok(calls) => calls,
+            Err(reason) => return Some(reason),
+        };
         for i in asm_calls {
             self.report.skipped.push(Skip {
                 function: fname.clone(),
@@ -414,37 +413,28 @@ impl<'a> Instrumenter<'a> {
         None
     }
 
-    /// Why `f` cannot be instrumented, if it cannot, and its inline asm calls.
+    /// `f`'s inline asm calls, or why `f` cannot be instrumented, with the instruction that
+    /// makes it so (`None`: a parameter's type).
     fn ineligibility(
         &self,
         f: LLVMValueRef,
-    ) -> (
-        Option<(SkipReason, Option<LLVMValueRef>)>,
-        Vec<LLVMValueRef>,
-    ) {
+    ) -> std::result::Result<Vec<LLVMValueRef>, (SkipReason, Option<LLVMValueRef>)> {
         let mut asm_calls = Vec::new();
         for p in llvm::params(f) {
             if let Err(e) = self.check_pieces(llvm::type_of(p)) {
-                return (Some((SkipReason::UnsupportedLiveType(e), None)), asm_calls);
+                return Err((SkipReason::UnsupportedLiveType(e), None));
             }
         }
         for bb in llvm::blocks(f) {
             for i in llvm::instructions(bb) {
                 match llvm::opcode(i) {
-                    LLVMOpcode::LLVMInvoke => {
-                        return (Some((SkipReason::Invoke, Some(i))), asm_calls)
-                    }
-                    LLVMOpcode::LLVMCallBr => {
-                        return (Some((SkipReason::AsmGoto, Some(i))), asm_calls)
-                    }
+                    LLVMOpcode::LLVMInvoke => return Err((SkipReason::Invoke, Some(i))),
+                    LLVMOpcode::LLVMCallBr => return Err((SkipReason::AsmGoto, Some(i))),
                     LLVMOpcode::LLVMCall => {}
                     _ => {
                         if llvm::is_first_class_value(i) {
                             if let Err(e) = self.check_pieces(llvm::type_of(i)) {
-                                return (
-                                    Some((SkipReason::UnsupportedLiveType(e), Some(i))),
-                                    asm_calls,
-                                );
+                                return Err((SkipReason::UnsupportedLiveType(e), Some(i)));
                             }
                         }
                         continue;
@@ -452,10 +442,7 @@ impl<'a> Instrumenter<'a> {
                 }
                 if llvm::is_first_class_value(i) {
                     if let Err(e) = self.check_pieces(llvm::type_of(i)) {
-                        return (
-                            Some((SkipReason::UnsupportedLiveType(e), Some(i))),
-                            asm_calls,
-                        );
+                        return Err((SkipReason::UnsupportedLiveType(e), Some(i)));
                     }
                 }
                 let callee = unsafe { LLVMGetCalledValue(i) };
@@ -467,13 +454,13 @@ impl<'a> Instrumenter<'a> {
                 if let Some(c) = direct {
                     let cname = llvm::value_name(c);
                     if cname.starts_with("llvm.va_start") || cname.starts_with("llvm.va_copy") {
-                        return (Some((SkipReason::VaStart, Some(i))), asm_calls);
+                        return Err((SkipReason::VaStart, Some(i)));
                     }
                     if llvm::fn_has_enum_attr(c, "returns_twice") {
                         if self.is_migratable_setjmp(c) {
                             continue;
                         }
-                        return (Some((SkipReason::ReturnsTwice(cname), Some(i))), asm_calls);
+                        return Err((SkipReason::ReturnsTwice(cname), Some(i)));
                     }
                     if llvm::intrinsic_id(c) != 0 {
                         continue;
@@ -483,19 +470,19 @@ impl<'a> Instrumenter<'a> {
                     let cname = direct
                         .map(llvm::value_name)
                         .unwrap_or_else(|| "(indirect)".into());
-                    return (Some((SkipReason::ReturnsTwice(cname), Some(i))), asm_calls);
+                    return Err((SkipReason::ReturnsTwice(cname), Some(i)));
                 }
                 if unsafe { LLVMGetTailCallKind(i) }
                     == llvm_sys::LLVMTailCallKind::LLVMTailCallKindMustTail
                 {
-                    return (Some((SkipReason::MustTail, Some(i))), asm_calls);
+                    return Err((SkipReason::MustTail, Some(i)));
                 }
                 if unsafe { LLVMGetNumOperandBundles(i) } > 0 {
-                    return (Some((SkipReason::OperandBundles, Some(i))), asm_calls);
+                    return Err((SkipReason::OperandBundles, Some(i)));
                 }
             }
         }
-        (None, asm_calls)
+        Ok(asm_calls)
     }
 
     /// Moves the entry block's constant-size allocas to its top (keeping their order), so that

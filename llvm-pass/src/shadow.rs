@@ -364,9 +364,6 @@ impl Shadow {
                 (_, Some(sp0)) => sp0,
                 _ => unreachable!("restores implies a saved pointer"),
             };
-            // The pointer's address again, not the prologue's: that one would be live across
-            // every call of the function, so recorded and kept in a callee-saved register, for
-            // an address x86-64 folds into `%fs:` addressing anyway.
             self.store_sp(restored);
         }
         Some(frame)
@@ -488,10 +485,10 @@ struct FrameRegion {
 
 impl FrameRegion {
     fn of(f: LLVMValueRef, slots: &[Slot]) -> Option<FrameRegion> {
-        let refs = llvm::blocks(f);
+        let ir = crate::cfg::FnIr::read(f);
+        let (refs, cfg) = (&ir.block_refs, &ir.cfg);
         let index = |b: LLVMBasicBlockRef| refs.iter().position(|&r| r == b);
-        let cfg = crate::cfg::FnIr::read(f).cfg;
-        let idom = crate::cfg::idoms(&cfg);
+        let idom = crate::cfg::idoms(cfg);
         // Blocks that use a slot (a phi uses it at the end of the incoming block).
         let mut users = Vec::new();
         for s in slots {
@@ -518,7 +515,7 @@ impl FrameRegion {
         let mut home = users
             .iter()
             .try_fold(*users.first()?, |a, &b| nearest_common(a, b))?;
-        while home != 0 && in_cycle(&cfg, home) {
+        while home != 0 && in_cycle(cfg, home) {
             home = idom[home]?;
         }
         if home == 0 {

@@ -105,6 +105,15 @@ pub fn is_callee_saved(isa: Isa, reg: u16) -> bool {
     }
 }
 
+/// The registers REGS carries that are not callee-saved: only the migration point's own
+/// call (preserve_all) keeps them, so only the innermost frame's record may name them.
+pub fn caller_saved(isa: Isa) -> impl Iterator<Item = u16> {
+    layout(isa).iter().filter_map(move |s| match *s {
+        Reg(n) if !is_callee_saved(isa, n) => Some(n),
+        _ => None,
+    })
+}
+
 /// Size of the REGS payload of `isa`.
 pub fn payload_len(isa: Isa) -> usize {
     layout(isa).len() * 8
@@ -206,12 +215,8 @@ impl Regs {
     /// Forgets the registers that are not callee-saved: they survive only the migration point's
     /// call, so a frame further out holds nothing in them.
     pub fn forget_caller_saved(&mut self) {
-        for slot in layout(self.isa) {
-            if let Reg(n) = *slot {
-                if !is_callee_saved(self.isa, n) {
-                    self.known &= !(1 << n);
-                }
-            }
+        for n in caller_saved(self.isa) {
+            self.known &= !(1 << n);
         }
     }
 }

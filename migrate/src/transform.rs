@@ -905,10 +905,8 @@ pub fn transform_with_stats<'c>(
             }
         }
         if i == 0 {
-            for r in 0..regs::DWARF_REGS as u16 {
-                if Regs::holds(disa, r) && !regs::is_callee_saved(disa, r) {
-                    dest.homes[r as usize] = Home::Clobbered;
-                }
+            for r in regs::caller_saved(disa) {
+                dest.homes[r as usize] = Home::Clobbered;
             }
         }
         let resume_caller = if i + 1 < n {
