@@ -66,7 +66,9 @@ pub fn is_sibling_call(call: LLVMValueRef) -> bool {
 /// the return is copied into the call's block, as CodeGenPrepare does for plain clang's tail
 /// calls. Only for calls that pass every other test of [`is_sibling_call`]. Returns how many.
 pub fn fold_returns(f: LLVMValueRef) -> usize {
-    let mut folded = 0;
+    // All candidates first: folding the last branch to a return block deletes that block, so
+    // a walk over a list of blocks taken before would reach it afterwards.
+    let mut folds = Vec::new();
     for bb in llvm::blocks(f) {
         unsafe {
             let br = LLVMGetBasicBlockTerminator(bb);
@@ -82,12 +84,14 @@ pub fn fold_returns(f: LLVMValueRef) -> usize {
             }
             let target = LLVMGetSuccessor(br, 0);
             if returns_call_result(target, bb, call) {
-                llvm::unimig_fold_return_into(bb, target);
-                folded += 1;
+                folds.push((bb, target));
             }
         }
     }
-    folded
+    for &(bb, target) in &folds {
+        unsafe { llvm::unimig_fold_return_into(bb, target) };
+    }
+    folds.len()
 }
 
 /// `block` holds only a return, of nothing, of `call`, or of a phi (its only user) whose
