@@ -29,7 +29,7 @@
 //! * `-funimig-points=none|entry|loops|all`: migration points (polls of the migration flag) at
 //!   function entries (of functions that make stackmapped calls: a leaf returns to a caller
 //!   that polls), loop back-edges, or both. Default `none`.
-//! * `-funimig-poll-period=N`: a loop polls every N-th back-edge (default 64).
+//! * `-funimig-poll-period=N`: a loop polls every N-th back-edge (default 1, every one).
 //! * `-funimig-stackmaps` / `-fno-unimig-stackmaps`: every call site a stackmapped
 //!   statepoint. Default off.
 //!

@@ -205,12 +205,14 @@ pub struct Options {
     pub opt_level: OptLevel,
     pub migration_points: MigrationPoints,
     /// Loop back-edges decrement a per-function counter and poll the flag only when it reaches
-    /// zero, then reset it to this period. 1 polls on every back-edge: with preserve_all polls
-    /// that runs faster (measured, x86-64, medians of 7 runs against plain clang: loop-heavy
-    /// 1.15 -> 1.01, recursive 1.32 -> 1.25, indirect calls 1.30 -> 0.99, `bzip2 -9` 1.14 ->
-    /// 1.08, Lua 1.08 -> 1.07), but a migration point is the unit of `UNIMIG_MIGRATE_AT` and of
-    /// the runtime's probe back-off, and 64 times as many points made `bzip2 -9` under
-    /// `--migrate-at` run for over 5 minutes instead of seconds; so 64 stays the default.
+    /// zero, then reset it to this period; 1 (the default) polls on every back-edge, with no
+    /// counter. With preserve_all polls that runs faster than a counter (measured, x86-64,
+    /// medians of 7 runs against plain clang, period 64 -> 1: loop-heavy 1.15 -> 1.01,
+    /// recursive 1.32 -> 1.25, indirect calls 1.30 -> 0.99, `bzip2 -9` 1.14 -> 1.08): a counter
+    /// keeps a register busy and adds a decrement, a compare and a phi to every iteration,
+    /// where a poll is one load and one test of a flag that stays in the cache. (Points are
+    /// then dense, tens of millions a second: the runtime counts them and skips the ones it
+    /// backs off from in its stub, without saving registers; sysroots/runtime/src/point.c.)
     pub loop_poll_period: u32,
     /// Turn call sites into stackmapped statepoints (off: plain calls, for measurements).
     pub stackmaps: bool,
@@ -286,7 +288,7 @@ impl Default for Options {
         Options {
             opt_level: OptLevel::O2,
             migration_points: MigrationPoints::All,
-            loop_poll_period: 64,
+            loop_poll_period: 1,
             stackmaps: true,
             shadow_stack: None,
             sink_cheap_values: true,

@@ -26,13 +26,43 @@ static int busy;             /* an attempt is running (a signal handler's points
 #define BLOCKED_MAX_SKIP 4096
 static uintptr_t blocked_sp;
 static uint32_t blocked_skip, blocked_left;
-/* A refusal of the innermost frame's own call site (the supervisor's `retry 0 PC`: unsafe
- * there; in a loop the same site comes back at once): probes at that site back off the same
- * way, doubling up to BLOCKED_MAX_SKIP points apart; another site is probed at once. Without it
- * every poll of that loop would write a probe (measured: a 1 s matrix loop took 37 s, 267032
- * probes). */
-static uintptr_t refused_pc;
-static uint32_t refused_skip, refused_left;
+/* Refusals of the innermost frame's own call site (the supervisor's `retry 0 PC`: unsafe
+ * there; in a loop the same site comes back at once): the next `left` points at that site
+ * (its return address `pc`) are skipped, twice as many after each refusal there, without
+ * bound; other sites are probed at once, so the skipping delays no migration anywhere else.
+ * Many sites are kept, in a direct-mapped table indexed by return address: bzip2's sorting
+ * function cycles through 19 unsafe loop sites, and remembering fewer made each refusal undo
+ * the back-off of another. The stubs do the skipping (migrate.S: look the return address up,
+ * count the point, return, no register saved) because with a poll on every loop back-edge
+ * points come tens of millions a second: a bounded back-off (4096 points) made that loop write
+ * probes for minutes, and skipping in C costs a save of every register per iteration. A loop
+ * of N points at an unsafe site costs log2(N) probes. (Before any back-off: 267032 probes, a
+ * 1 s matrix loop took 37 s.) */
+#define SKIP_SLOTS 256          /* migrate.S: slot (pc >> 2) & 255, 16 bytes each */
+struct skip_slot {
+	uint64_t pc, left;
+};
+struct skip_slot unimig_rt_skip[SKIP_SLOTS] RT_HIDDEN;
+static uint64_t skip_next[SKIP_SLOTS];    /* the next back-off of each slot's site */
+
+/* The site at pc refused a probe once more. */
+static void skip_site(uint64_t pc)
+{
+	unsigned i = (unsigned)(pc >> 2) % SKIP_SLOTS;
+	if (unimig_rt_skip[i].pc != pc) {
+		unimig_rt_skip[i].pc = pc;
+		skip_next[i] = 1;
+	} else if (skip_next[i] < UINT64_MAX / 4) {
+		skip_next[i] *= 2;
+	}
+	unimig_rt_skip[i].left = skip_next[i];
+}
+
+static void forget_skipped_sites(void)
+{
+	memset(unimig_rt_skip, 0, sizeof unimig_rt_skip);
+}
+
 extern volatile int unimig_rt_pending RT_HIDDEN;
 
 void unimig_rt_migration_point(struct unimig_regs *r) RT_HIDDEN;
@@ -54,6 +84,7 @@ static void update_flag(void)
 static void drop_request(void)
 {
 	unimig_rt_pending = 0;
+	forget_skipped_sites();         /* (after a restore: the other ISA's addresses) */
 	while (next_at < unimig_rt_ctl.nat && unimig_rt_ctl.at[next_at] <= unimig_rt_points)
 		next_at++;
 }
@@ -103,8 +134,8 @@ static uint64_t parse_hex(const char **p)
 	return v;
 }
 
-/* One more refusal in a row: the next `*skip` points are skipped, twice as many as last time
- * (starting at 1, up to BLOCKED_MAX_SKIP). */
+/* One more refusal in a row of a deeper frame: the next `*skip` points are skipped, twice as
+ * many as last time (starting at 1, up to BLOCKED_MAX_SKIP). */
 static void back_off(int again, uint32_t *skip, uint32_t *left)
 {
 	if (!again || !*skip) *skip = 1;
@@ -140,10 +171,6 @@ static void attempt(const struct unimig_regs *r)
 		return;
 	if (still_blocked(r))
 		return;
-	if (refused_pc && r->pc == refused_pc && refused_left) {
-		refused_left--;
-		return;
-	}
 	if (__libc.threads_minus_1)
 		why = "the process has threads";
 	if (!why) {
@@ -169,15 +196,13 @@ static void attempt(const struct unimig_regs *r)
 				back_off(blocked_sp != 0, &blocked_skip, &blocked_left);
 				if (sp > blocked_sp) blocked_sp = sp;
 			} else {
-				uintptr_t pc = (uintptr_t)parse_hex(&p);
-				back_off(pc == refused_pc, &refused_skip, &refused_left);
-				refused_pc = pc;
+				skip_site(parse_hex(&p));
 			}
 		}
 		return;
 	}
 	blocked_sp = 0;
-	refused_pc = 0;
+	forget_skipped_sites();
 
 	ckpt_path(path, ".ckpt");
 	why = unimig_rt_ckpt_write(path, r, 0, &bytes);

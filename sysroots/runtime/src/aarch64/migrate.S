@@ -30,7 +30,25 @@ __unimig_migration_point:
 	adrp x16, unimig_rt_points
 	str x17, [x16, :lo12:unimig_rt_points]
 	ret
-1:	sub sp, sp, #848
+	/* A point at a refused site being backed off from (point.c, unimig_rt_skip: 256 slots
+	 * of {return address, points left}, slot (address >> 2) & 255): count it and skip it. */
+1:	adrp x16, unimig_rt_skip
+	add x16, x16, :lo12:unimig_rt_skip
+	ubfx x17, x30, #2, #8
+	add x16, x16, x17, lsl #4
+	ldr x17, [x16]
+	cmp x17, x30
+	b.ne 2f
+	ldr x17, [x16, #8]
+	cbz x17, 2f
+	sub x17, x17, #1
+	str x17, [x16, #8]
+	adrp x16, unimig_rt_points
+	ldr x17, [x16, :lo12:unimig_rt_points]
+	add x17, x17, #1
+	str x17, [x16, :lo12:unimig_rt_points]
+	ret
+2:	sub sp, sp, #848
 	.cfi_def_cfa_offset 848
 	stp x29, x30, [sp, #0]
 	.cfi_offset x29, -848
