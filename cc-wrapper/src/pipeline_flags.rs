@@ -30,6 +30,8 @@
 //!   function entries (of functions that make stackmapped calls: a leaf returns to a caller
 //!   that polls), loop back-edges, or both. Default `none`.
 //! * `-funimig-poll-period=N`: a loop polls every N-th back-edge (default 1, every one).
+//! * `-funimig-middle-end=shared|neutral`: the middle end's cost model, x86-64's for both ISAs
+//!   (default) or none (no vectorisation; for measurements and tests of code shapes it makes).
 //! * `-funimig-stackmaps` / `-fno-unimig-stackmaps`: every call site a stackmapped
 //!   statepoint. Default off.
 //!
@@ -50,7 +52,7 @@ use crate::args::{Invocation, Kind};
 use crate::compat::{Flag, Policy};
 use anyhow::{bail, Result};
 use std::ffi::OsString;
-use unimig_llvm_pass::{MigrationPoints, OptLevel, Options};
+use unimig_llvm_pass::{MiddleEnd, MigrationPoints, OptLevel, Options};
 
 /// The back end's settings for one unimig-cc run.
 #[derive(Clone, Debug, PartialEq)]
@@ -182,6 +184,12 @@ fn unimig_option(options: &mut Options, flag: &str) -> Result<()> {
             Ok(period) if period > 0 => options.loop_poll_period = period,
             _ => invalid(value, "a positive integer")?,
         }
+    } else if let Some(value) = flag.strip_prefix("-funimig-middle-end=") {
+        options.middle_end = match value {
+            "shared" => MiddleEnd::SharedCostModel,
+            "neutral" => MiddleEnd::Neutral,
+            _ => return invalid(value, "shared or neutral"),
+        };
     } else if flag == "-funimig-stackmaps" {
         options.stackmaps = true;
     } else if flag == "-fno-unimig-stackmaps" {
@@ -189,7 +197,8 @@ fn unimig_option(options: &mut Options, flag: &str) -> Result<()> {
     } else {
         bail!(
             "unknown unimig option '{flag}' (unimig-cc knows -funimig-points=, \
-             -funimig-poll-period=, -funimig-stackmaps, -fno-unimig-stackmaps)"
+             -funimig-poll-period=, -funimig-middle-end=, -funimig-stackmaps, \
+             -fno-unimig-stackmaps)"
         );
     }
     Ok(())
@@ -281,12 +290,16 @@ mod tests {
         assert!(o.stackmaps);
         let o = ok(&["-c", "-funimig-stackmaps", "-fno-unimig-stackmaps", "a.c"]);
         assert!(!o.stackmaps);
+        assert_eq!(ok(&["-c", "a.c"]).middle_end, MiddleEnd::SharedCostModel);
+        let o = ok(&["-c", "-funimig-middle-end=neutral", "a.c"]);
+        assert_eq!(o.middle_end, MiddleEnd::Neutral);
         let err = |args: &[&str]| parse(args).unwrap_err().to_string();
         assert_eq!(
             err(&["-c", "-funimig-points=some", "a.c"]),
             "invalid value 'some' in '-funimig-points=some' (expected none, entry, loops or all)"
         );
         assert!(err(&["-c", "-funimig-poll-period=0", "a.c"]).contains("positive integer"));
+        assert!(err(&["-c", "-funimig-middle-end=x", "a.c"]).contains("shared or neutral"));
         assert!(err(&["-c", "-funimig-frob", "a.c"]).starts_with("unknown unimig option"));
     }
 

@@ -15,7 +15,7 @@
 //!    address-taken locals move to the shadow stack, before liveness, so the saved shadow
 //!    pointer is a recorded live value. Skipped functions get it too (except with `invoke`).
 //! 2. **Migration points.** At entry (after the entry block's static allocas, which are hoisted
-//!    to its top) an inline poll `if (load atomic monotonic __unimig_migrate_requested != 0)
+//!    to its top) an inline poll `if (load volatile __unimig_migrate_requested != 0)
 //!    __unimig_migration_point();`, branch-weighted as unlikely. On every retreating edge of a
 //!    depth-first search (every loop back-edge, irreducible loops included) a new block
 //!    decrements a per-function counter; when it reaches zero the counter is reset to the
@@ -90,7 +90,7 @@ use crate::{
 use anyhow::{bail, Result};
 use llvm_sys::core::*;
 use llvm_sys::prelude::*;
-use llvm_sys::{LLVMAtomicOrdering, LLVMIntPredicate, LLVMLinkage, LLVMOpcode, LLVMTypeKind};
+use llvm_sys::{LLVMIntPredicate, LLVMLinkage, LLVMOpcode, LLVMTypeKind};
 
 const GC_STRATEGY: &str = "statepoint-example";
 
@@ -639,12 +639,16 @@ impl<'a> Instrumenter<'a> {
         }
     }
 
-    /// At the builder's position: `load atomic monotonic` of the flag, `!= 0`.
+    /// At the builder's position: `load volatile` of the flag, `!= 0`. Volatile, as C's
+    /// `volatile sig_atomic_t` for a flag a signal handler sets: never merged, hoisted or
+    /// dropped, and an aligned 32-bit load is single-copy atomic on both ISAs. Unlike a
+    /// `load atomic monotonic`, x86-64 folds it into `cmpl $0, flag(%rip)`: one instruction
+    /// and no scratch register per poll.
     fn build_flag_test(&mut self) -> LLVMValueRef {
         let g = self.fn_flag_addr.unwrap_or_else(|| self.flag());
         unsafe {
             let v = LLVMBuildLoad2(self.b.0, self.i32, g, c"unimig.flag".as_ptr());
-            LLVMSetOrdering(v, LLVMAtomicOrdering::LLVMAtomicOrderingMonotonic);
+            LLVMSetVolatile(v, 1);
             LLVMSetAlignment(v, 4);
             LLVMBuildICmp(
                 self.b.0,

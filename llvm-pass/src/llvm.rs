@@ -513,3 +513,57 @@ pub fn type_to_string(t: LLVMTypeRef) -> String {
 pub fn value_to_string(v: LLVMValueRef) -> String {
     unsafe { take_message(LLVMPrintValueToString(v)) }
 }
+
+/// The function attributes that name a CPU: a target's cost model reads them.
+const CPU_ATTRIBUTES: [&str; 3] = ["target-cpu", "target-features", "tune-cpu"];
+
+/// [`CPU_ATTRIBUTES`] taken off a module's functions, by function name (the middle end deletes
+/// functions, so their references may dangle by the time they are put back), to put back with
+/// [`restore_cpu_attributes`].
+pub struct CpuAttributes(std::collections::HashMap<Vec<u8>, Vec<LLVMAttributeRef>>);
+
+fn function_name(f: LLVMValueRef) -> Vec<u8> {
+    let mut len = 0;
+    unsafe {
+        let p = LLVMGetValueName2(f, &mut len);
+        std::slice::from_raw_parts(p.cast::<u8>(), len).to_vec()
+    }
+}
+
+/// Removes [`CPU_ATTRIBUTES`] from every function of `module` (functions then follow the
+/// TargetMachine's CPU) and returns them.
+pub fn take_cpu_attributes(module: &Module) -> CpuAttributes {
+    let mut taken = std::collections::HashMap::new();
+    for f in module.functions() {
+        let idx = llvm_sys::LLVMAttributeFunctionIndex;
+        let mut attrs = Vec::new();
+        for name in CPU_ATTRIBUTES {
+            let (key, len) = (name.as_ptr().cast(), name.len() as u32);
+            unsafe {
+                let a = LLVMGetStringAttributeAtIndex(f, idx, key, len);
+                if !a.is_null() {
+                    attrs.push(a);
+                    LLVMRemoveStringAttributeAtIndex(f, idx, key, len);
+                }
+            }
+        }
+        if !attrs.is_empty() {
+            taken.insert(function_name(f), attrs);
+        }
+    }
+    CpuAttributes(taken)
+}
+
+/// Puts back what [`take_cpu_attributes`] took, on the functions still in `module`
+/// (attributes are uniqued in the context, so their references stay valid). Functions the
+/// middle end made (clones) inherited none and keep none: they follow the TargetMachine's
+/// baseline CPU, as the functions compiled without the attributes would.
+pub fn restore_cpu_attributes(module: &Module, attrs: CpuAttributes) {
+    for f in module.functions() {
+        if let Some(list) = attrs.0.get(&function_name(f)) {
+            for &a in list {
+                unsafe { LLVMAddAttributeAtIndex(f, llvm_sys::LLVMAttributeFunctionIndex, a) };
+            }
+        }
+    }
+}

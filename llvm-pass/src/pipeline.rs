@@ -780,8 +780,17 @@ fn middle_end(module: &Module, isa: Isa, opts: &Options) -> Result<()> {
     let triple = module.triple();
     let tm = match opts.middle_end {
         MiddleEnd::TargetAware => Some(target_machine(isa, &triple, codegen_level(opts))?),
+        MiddleEnd::SharedCostModel => Some(target_machine(
+            Isa::X86_64,
+            llvm_triple(Isa::X86_64),
+            codegen_level(opts),
+        )?),
         _ => None,
     };
+    // The shared cost model must not see either ISA's CPU (AArch64 features mean nothing to
+    // the x86-64 target, and x86-64's would make its decisions differ from the other module's).
+    let set_aside =
+        (opts.middle_end == MiddleEnd::SharedCostModel).then(|| llvm::take_cpu_attributes(module));
     if opts.middle_end == MiddleEnd::NeutralNoTriple {
         module.set_triple("");
     }
@@ -812,6 +821,9 @@ fn middle_end(module: &Module, isa: Isa, opts: &Options) -> Result<()> {
     };
     if opts.middle_end == MiddleEnd::NeutralNoTriple {
         module.set_triple(&triple);
+    }
+    if let Some(attrs) = set_aside {
+        llvm::restore_cpu_attributes(module, attrs);
     }
     result
 }
