@@ -34,7 +34,9 @@
 //! 648 functions (-O2) have different call-site sequences on the two ISAs, at every level
 //! -O0..-Oz; with the target-aware middle end (what clang does) 7 differ at -O2, 4 at -O1,
 //! 2 at -O3. Through [`compile_pair`], 0 stackmap records differ (id, count, sizes) at -O0
-//! and -O2.
+//! and -O2. With [`MiddleEnd::SharedCostModel`] (the default since session 6: x86-64's cost
+//! model for both), 0 of 640 differ at -O2 and 0 stackmap records differ; it vectorises (the
+//! loop-heavy bench program: 0.95 G instructions -> 0.61 G, as plain clang).
 
 pub mod analysis;
 pub mod cfg;
