@@ -383,3 +383,49 @@ fn wrong_triple_is_refused() {
     let err = compile(&bc, Isa::Aarch64, &Options::default()).unwrap_err();
     assert!(format!("{err}").contains("not for aarch64"), "{err}");
 }
+
+/// `text` with every metadata reference `!<digits>` as `!N` (the two modules number their
+/// metadata differently).
+fn without_metadata_numbers(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == '!' && chars.peek().is_some_and(char::is_ascii_digit) {
+            while chars.peek().is_some_and(char::is_ascii_digit) {
+                chars.next();
+            }
+            out.push('N');
+        }
+    }
+    out
+}
+
+/// The default middle end ([`MiddleEnd::SharedCostModel`]) vectorises a simple loop the same
+/// way on both ISAs (x86-64's cost model for both: the same function body, metadata numbering
+/// aside); the cost-model-free one ([`MiddleEnd::Neutral`]) does not vectorise at all.
+#[test]
+fn shared_cost_model_vectorises_identically() {
+    const SRC: &str =
+        "void axpy(double *restrict y, const double *restrict x, double a, int n) {\n\
+                       for (int i = 0; i < n; i++) y[i] += a * x[i];\n}\n";
+    let dir = tempfile::tempdir().unwrap();
+    let src = common::write_temp(dir.path(), "axpy.c", SRC.as_bytes());
+    let body = |isa: Isa, middle_end: MiddleEnd| {
+        let bc = common::frontend(&src, isa, OptLevel::O2);
+        let o = Options {
+            middle_end,
+            ..opts(OptLevel::O2)
+        };
+        let ir = optimized_ir(&bc, isa, &o, false).unwrap();
+        let start = ir.find("define ").expect("a function");
+        let end = ir[start..].find("\n}\n").expect("its end") + start;
+        without_metadata_numbers(&ir[start..end])
+    };
+    let x86 = body(Isa::X86_64, MiddleEnd::SharedCostModel);
+    let a64 = body(Isa::Aarch64, MiddleEnd::SharedCostModel);
+    assert!(x86.contains("<2 x double>"), "not vectorised:\n{x86}");
+    assert_eq!(x86, a64, "the two ISAs' loops differ");
+    let neutral = body(Isa::X86_64, MiddleEnd::Neutral);
+    assert!(!neutral.contains("x double>"), "vectorised:\n{neutral}");
+}

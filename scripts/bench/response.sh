@@ -2,7 +2,7 @@
 # Migration response time: from `unimig migrate PID` signalling the program to the program
 # reaching a migration point (measured by the supervisor up to the program's first probe
 # message, so it includes writing the probe: the machine stack, a few KiB). Workloads, built
-# with -funimig-points=all -funimig-stackmaps (loop polls every 64th back-edge, the default):
+# with -funimig-points=all -funimig-stackmaps (loops poll on every back-edge, the default):
 # Lua 5.4 on a CPU-bound script (an interpreter loop), and the loop-heavy and call-heavy
 # programs of scripts/bench/programs run longer (-DROUNDS). Requests every 50 ms while the
 # program runs (each one moves it to the other ISA, so both directions are measured); prints

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run-time overhead of the instrumentation, x86-64 native: CPU-bound programs built three ways
 #   plain   clang-19 -O2 for x86-64 alone (scripts/plain-cc: same musl, static)
-#   unimig  unimig-cc -O2 (target-neutral middle end, no instrumentation: the default)
+#   unimig  unimig-cc -O2 (one middle end for both ISAs, no instrumentation: the default)
 #   instr   unimig-cc -O2 -funimig-points=all -funimig-stackmaps (polls and statepoints)
 # Programs: four small ones (scripts/bench/programs: call-heavy, loop-heavy, recursive,
 # indirect calls) and the real packages' own work: Lua 5.4 on a script of calls, loops, tables
