@@ -520,15 +520,7 @@ const CPU_ATTRIBUTES: [&str; 3] = ["target-cpu", "target-features", "tune-cpu"];
 /// [`CPU_ATTRIBUTES`] taken off a module's functions, by function name (the middle end deletes
 /// functions, so their references may dangle by the time they are put back), to put back with
 /// [`restore_cpu_attributes`].
-pub struct CpuAttributes(std::collections::HashMap<Vec<u8>, Vec<LLVMAttributeRef>>);
-
-fn function_name(f: LLVMValueRef) -> Vec<u8> {
-    let mut len = 0;
-    unsafe {
-        let p = LLVMGetValueName2(f, &mut len);
-        std::slice::from_raw_parts(p.cast::<u8>(), len).to_vec()
-    }
-}
+pub struct CpuAttributes(std::collections::HashMap<String, Vec<LLVMAttributeRef>>);
 
 /// Removes [`CPU_ATTRIBUTES`] from every function of `module` (functions then follow the
 /// TargetMachine's CPU) and returns them.
@@ -548,7 +540,7 @@ pub fn take_cpu_attributes(module: &Module) -> CpuAttributes {
             }
         }
         if !attrs.is_empty() {
-            taken.insert(function_name(f), attrs);
+            taken.insert(value_name(f), attrs);
         }
     }
     CpuAttributes(taken)
@@ -560,7 +552,7 @@ pub fn take_cpu_attributes(module: &Module) -> CpuAttributes {
 /// baseline CPU, as the functions compiled without the attributes would.
 pub fn restore_cpu_attributes(module: &Module, attrs: CpuAttributes) {
     for f in module.functions() {
-        if let Some(list) = attrs.0.get(&function_name(f)) {
+        if let Some(list) = attrs.0.get(&value_name(f)) {
             for &a in list {
                 unsafe { LLVMAddAttributeAtIndex(f, llvm_sys::LLVMAttributeFunctionIndex, a) };
             }
