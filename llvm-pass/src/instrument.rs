@@ -17,11 +17,12 @@
 //! 2. **Migration points.** At entry (after the entry block's static allocas, which are hoisted
 //!    to its top) an inline poll `if (load volatile __unimig_migrate_requested != 0)
 //!    __unimig_migration_point();`, branch-weighted as unlikely. On every retreating edge of a
-//!    depth-first search (every loop back-edge, irreducible loops included) a new block
-//!    decrements a per-function counter; when it reaches zero the counter is reset to the
-//!    period and the flag is polled the same way. The counter is an SSA variable built with
-//!    pruned SSA construction (phis at the iterated dominance frontier of its definitions,
-//!    where it is live), so it costs a register, not memory traffic. A back-edge whose every
+//!    depth-first search (every loop back-edge, irreducible loops included) a new block polls
+//!    the flag the same way. With [`crate::Options::loop_poll_period`] above 1 (the default is
+//!    1) the block first decrements a per-function counter and polls only when it reaches
+//!    zero, resetting it to the period; the counter is an SSA variable built with pruned SSA
+//!    construction (phis at the iterated dominance frontier of its definitions, where it is
+//!    live), so it costs a register, not memory traffic. A back-edge whose every
 //!    iteration calls a function of the module that polls at entry gets no poll
 //!    ([`Instrumenter::iterations_call_a_poll`]). The call is `preserve_allcc`
 //!    ([`crate::MIGRATION_POINT_CALLING_CONVENTION`]): the cold call forces nothing on the
