@@ -18,8 +18,8 @@
 //!    to its top) an inline poll `if (load volatile __unimig_migrate_requested != 0)
 //!    __unimig_migration_point();`, branch-weighted as unlikely. On every retreating edge of a
 //!    depth-first search (every loop back-edge, irreducible loops included) a new block polls
-//!    the flag the same way. With [`crate::Options::loop_poll_period`] above 1 (the default is
-//!    1) the block first decrements a per-function counter and polls only when it reaches
+//!    the flag the same way. With [`crate::Options::loop_poll_period`] above one (the default
+//!    is one) the block first decrements a per-function counter and polls only when it reaches
 //!    zero, resetting it to the period; the counter is an SSA variable built with pruned SSA
 //!    construction (phis at the iterated dominance frontier of its definitions, where it is
 //!    live), so it costs a register, not memory traffic. A back-edge whose every
