@@ -16,9 +16,9 @@
 #include <sys/auxv.h>
 #include <sys/syscall.h>
 
-/* The flag polled (a volatile aligned 32-bit load) at every function entry and loop back-edge. Objects
- * built by unimig-cc carry a weak zero copy; this strong one wins because ctl.o is always
- * linked (start.c calls it). Non-zero: call __unimig_migration_point. */
+/* The flag polled (a volatile aligned 32-bit load) at every function entry and loop
+ * back-edge. Objects built by unimig-cc carry a weak zero copy; this strong one wins because
+ * ctl.o is always linked (start.c calls it). Non-zero: call __unimig_migration_point. */
 volatile int __unimig_migrate_requested;
 
 struct unimig_ctl unimig_rt_ctl = { .fd = -1, .exec_fd = -1 };

@@ -33,30 +33,26 @@ __unimig_migration_point:
 	 * of {return address, points left}, slot (address >> 2) & 255): count it and skip it. */
 1:	push %rax
 	.cfi_adjust_cfa_offset 8
-	mov 8(%rsp), %rax
-	mov %rax, %r11
+	mov 8(%rsp), %r11               /* the return address */
 	shr $2, %r11
 	and $255, %r11d
 	shl $4, %r11d
-	push %rcx
-	.cfi_adjust_cfa_offset 8
-	lea unimig_rt_skip(%rip), %rcx
-	add %rcx, %r11
-	pop %rcx
-	.cfi_adjust_cfa_offset -8
+	lea unimig_rt_skip(%rip), %rax
+	add %rax, %r11                  /* its slot */
+	mov 8(%rsp), %rax
 	cmp (%r11), %rax
-	jne 5f
+	jne 2f
 	cmpq $0, 8(%r11)
-	je 5f
+	je 2f
 	decq 8(%r11)
 	incq unimig_rt_points(%rip)
 	pop %rax
 	.cfi_adjust_cfa_offset -8
 	ret
 	.cfi_adjust_cfa_offset 8
-5:	pop %rax
+2:	pop %rax
 	.cfi_adjust_cfa_offset -8
-2:	sub $520, %rsp
+	sub $520, %rsp
 	.cfi_def_cfa_offset 528
 	mov %r11, 128(%rsp)
 	mov %rbx, 0(%rsp)
