@@ -38,13 +38,19 @@ fn lua() {
     // protected.lua errors longjmp into frames rebuilt on the other ISA all along. Measured:
     // compute.lua 19 of 24 (a few points fall at luaV_execute's last unsafe site), protected.lua
     // 24 of 24 with 2 live jmp_bufs each.
+    //
+    // The points stop at 24/28 of the counted total, not near its end: after the script, main
+    // calls lua_close outside any protected call (no jmp_buf live; measured 4 frames, the last
+    // ~1% of points), and the total moves between runs (compute.lua 14.7 M to 15.4 M: Lua
+    // seeds its string hash with time(), which changes table layouts and GC work), so a point
+    // at 24/25 of one run's total fell into another run's lua_close (CI, session 6).
     for (script, min) in [("compute.lua", 12), ("protected.lua", 18)] {
         let spec = RunSpec::new(&[script]).cwd(&dirs[0]);
         let native = run_on(Isa::X86_64, &lua, &spec);
         assert_success(script, &native);
         let counted = run_supervised(&lua, &spec, Isa::X86_64, &[]);
         let total = counted.report["points"].as_u64().expect("points counted");
-        let points: Vec<u64> = (1..=24).map(|i| i * total / 25).collect();
+        let points: Vec<u64> = (1..=24).map(|i| i * total / 28).collect();
         for start in Isa::ALL {
             let what = format!("lua {script} from {}", start.name());
             let run = run_supervised(&lua, &spec, start, &points);
