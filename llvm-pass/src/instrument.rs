@@ -131,8 +131,6 @@ struct Instrumenter<'a> {
     i64: LLVMTypeRef,
     ptr: LLVMTypeRef,
     flag: Option<LLVMValueRef>,
-    /// This function's opaque copy of the flag's address ([`Self::opaque_flag_address`]).
-    fn_flag_addr: Option<LLVMValueRef>,
     mp_fn: Option<LLVMValueRef>,
     /// The module's functions that poll at entry ([`Self::will_poll_at_entry`]): a loop
     /// calling one of them on every iteration needs no poll of its own
@@ -168,7 +166,6 @@ impl<'a> Instrumenter<'a> {
                 i64: LLVMInt64TypeInContext(ctx),
                 ptr: LLVMPointerTypeInContext(ctx, 0),
                 flag: None,
-                fn_flag_addr: None,
                 mp_fn: None,
                 entry_polled: HashSet::new(),
                 thunks_used: Vec::new(),
@@ -245,7 +242,6 @@ impl<'a> Instrumenter<'a> {
         }
         self.report.instrumented_functions += 1;
         self.piece_source.clear();
-        self.fn_flag_addr = None;
         self.hoist_static_allocas(f);
         // Before liveness and statepoints, so the saved shadow pointer is a recorded value.
         self.shadow_stack(f);
@@ -260,7 +256,6 @@ impl<'a> Instrumenter<'a> {
             self.entry_poll(f);
         }
         if self.opts.migration_points.loops() {
-            self.opaque_flag_address(f);
             self.backedge_polls(f);
         }
         if self.opts.stackmaps {
@@ -597,20 +592,6 @@ impl<'a> Instrumenter<'a> {
         }
     }
 
-    /// The loop polls read the flag through a copy of its address made in the entry block by
-    /// an empty inline asm, which the code generator cannot see through: the address is then
-    /// one SSA value, recorded (and relocated) at every call like any other, where a
-    /// rematerialised `adrp`/`lea` kept in a callee-saved register across calls would not be.
-    fn opaque_flag_address(&mut self, f: LLVMValueRef) {
-        let g = self.flag();
-        unsafe {
-            let entry = LLVMGetEntryBasicBlock(f);
-            self.b.before(LLVMGetBasicBlockTerminator(entry));
-        }
-        let p = self.build_inline_asm("", "=r,0", self.ptr, g, c"unimig.flag.addr");
-        self.fn_flag_addr = Some(p);
-    }
-
     /// At the builder's position: a call of the AT&T-dialect inline asm `code` (no side
     /// effects declared) taking `arg` and returning a `ret`.
     fn build_inline_asm(
@@ -645,8 +626,15 @@ impl<'a> Instrumenter<'a> {
     /// dropped, and an aligned 32-bit load is single-copy atomic on both ISAs. Unlike a
     /// `load atomic monotonic`, x86-64 folds it into `cmpl $0, flag(%rip)`: one instruction
     /// and no scratch register per poll.
+    ///
+    /// Every poll names the global itself. (Loop polls used to read it through a per-function
+    /// copy of its address, an empty inline asm the code generator cannot see through, so that
+    /// a hoisted `adrp`/`lea` would not sit in a callee-saved register outside the records.
+    /// The machine check now records how to recreate such an address (`.unimig.fixups`), and
+    /// the copy cost a callee-saved register in every function with a loop: recurse.c's
+    /// `ack` saved and restored one more; Lua's unsafe sites went from 163 to 131 without it.)
     fn build_flag_test(&mut self) -> LLVMValueRef {
-        let g = self.fn_flag_addr.unwrap_or_else(|| self.flag());
+        let g = self.flag();
         unsafe {
             let v = LLVMBuildLoad2(self.b.0, self.i32, g, c"unimig.flag".as_ptr());
             LLVMSetVolatile(v, 1);

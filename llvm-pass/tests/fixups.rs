@@ -140,17 +140,30 @@ fn spill_slot_shapes_get_fixups() {
             out.fixed
         );
     }
-    let slots = pair
-        .aarch64
-        .fixed
+    // Call sites of driver whose spill slots hold a copy of a recorded value get live-value
+    // fixups (`slot#N=loc:K`). Which ISA's register allocation makes such slots moves with
+    // unrelated changes, so both ISAs count: AArch64 had them while loop polls read the flag
+    // through an address copy; since they name the flag itself, AArch64 keeps the flag's page
+    // in x20 and driver's slots are elsewhere, and x86-64 has 6 sites with them.
+    let slot_sites: usize = [&pair.x86_64, &pair.aarch64]
         .iter()
-        .filter(|f| f.function == "driver" && f.fixups.iter().any(|i| i.starts_with("slot#")))
-        .count();
+        .map(|out| {
+            out.fixed
+                .iter()
+                .filter(|f| f.function == "driver")
+                .filter(|f| {
+                    f.fixups
+                        .iter()
+                        .any(|i| i.starts_with("slot#") && i.contains("=loc:"))
+                })
+                .count()
+        })
+        .sum();
     assert!(
-        slots >= 3,
-        "{:#?}\n{:#?}",
-        pair.aarch64.fixed,
-        pair.aarch64.violations
+        slot_sites >= 3,
+        "x86_64: {:#?}\naarch64: {:#?}",
+        pair.x86_64.fixed,
+        pair.aarch64.fixed
     );
 }
 
