@@ -170,7 +170,7 @@ impl<'a> Instrumenter<'a> {
                 entry_polled: HashSet::new(),
                 thunks_used: Vec::new(),
                 piece_source: HashMap::new(),
-                shadow: opts.shadow_stack().then(|| Shadow::new(module.m)),
+                shadow: opts.shadow_stack().then(|| Shadow::new(module.m, isa)),
             }
         }
     }
@@ -243,7 +243,14 @@ impl<'a> Instrumenter<'a> {
         self.report.instrumented_functions += 1;
         self.piece_source.clear();
         self.hoist_static_allocas(f);
-        // Before liveness and statepoints, so the saved shadow pointer is a recorded value.
+        // Addresses derived from locals (`&local.field`, made once in the entry block by the
+        // middle end) are recomputed next to their uses first, so the shadow stack re-reads a
+        // frame's base there rather than keeping the derived addresses live across calls.
+        if self.opts.stackmaps && self.opts.sink_cheap_values {
+            self.report.sunk_uses += crate::sink::sink_cheap_values(f, &self.b);
+        }
+        // Before liveness and statepoints, so a saved shadow pointer that must stay live is a
+        // recorded value.
         self.shadow_stack(f);
         if self.opts.stackmaps && self.sibling_calls_in(f) {
             self.report.sibling_calls_folded += crate::sibcall::fold_returns(f);

@@ -1,7 +1,10 @@
 /* Values the register allocator keeps twice across calls: arguments spilled at entry while a
  * register copy feeds the stackmap record, then reloaded from the spill slot after the call
  * (zlib's compress2 has this shape). The second copy is not in the record; the
- * transformer must write the recorded value there too (".unimig.fixups" live-value entries). */
+ * transformer must write the recorded value there too (".unimig.fixups" live-value entries).
+ * `digest`'s VLA (`tail`) keeps its shadow frame's base recorded across calls (a frame of
+ * static slots only is read back from the shadow pointer instead): the register pressure that
+ * makes the second copies on AArch64 too. */
 #include <stdio.h>
 #include <string.h>
 
@@ -24,7 +27,9 @@ __attribute__((noinline)) static long digest(unsigned char *dst, unsigned long *
                                              const unsigned char *src, unsigned long src_len,
                                              int level) {
     struct acc a;
+    unsigned char tail[level % 4 + 1];
     memset(&a, 0, sizeof a);
+    memset(tail, 0, sizeof tail);
     unsigned long left = *dst_len;
     *dst_len = 0;
     int odd = 0;
@@ -34,7 +39,8 @@ __attribute__((noinline)) static long digest(unsigned char *dst, unsigned long *
         src += chunk;
         src_len -= chunk;
         if (left) {
-            *dst++ = (unsigned char)(a.sum ^ level);
+            tail[left % sizeof tail] ^= (unsigned char)a.sum;
+            *dst++ = (unsigned char)(a.sum ^ level ^ tail[0]);
             left--;
             (*dst_len)++;
         }

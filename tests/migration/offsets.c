@@ -2,7 +2,9 @@
  * (`buf + 4`, `&count`) that code generation computes from a base pointer the record lists and
  * keeps in a register or spill slot across calls. The transformer rebuilds them as the base's
  * value plus a constant (".unimig.fixups" live values with an addend); without that, the
- * destination reads a zero pointer and crashes (checked by hand on x86-64). */
+ * destination reads a zero pointer and crashes (checked by hand on x86-64). `local` has a VLA
+ * (`more`): a frame of static slots only is read back from the shadow pointer after each call
+ * (llvm-pass/src/shadow.rs), so only a frame with a VLA keeps its base recorded across calls. */
 #include <stdio.h>
 #include <string.h>
 struct state { long hdr[2]; long data[80]; int n; unsigned char flags[32]; };
@@ -19,19 +21,19 @@ __attribute__((noinline)) static long run(struct state *s, int rounds) {
     }
     return acc + s->n;
 }
-__attribute__((noinline)) static long local(int rounds) {
-    long buf[128]; int count = 0; unsigned char fl[32];
-    memset(buf, 0, sizeof buf); memset(fl, 0, sizeof fl);
+__attribute__((noinline)) static long local(int rounds, int extra) {
+    long buf[128]; int count = 0; unsigned char fl[32]; unsigned char more[extra];
+    memset(buf, 0, sizeof buf); memset(fl, 0, sizeof fl); memset(more, 1, sizeof more);
     long acc = 0;
     for (int r = 0; r < rounds; r++) {
         acc += step(buf, &count, fl, r);
         acc += step(buf + 4, &count, fl + 8, r ^ 5);
     }
-    return acc + count + buf[3] + fl[2];
+    return acc + count + buf[3] + fl[2] + more[extra - 1];
 }
 int main(void) {
     static struct state s;
     for (int k = 0; k < 30; k++)
-        printf("%d %ld %ld\n", k, run(&s, 3000), local(2000 + k));
+        printf("%d %ld %ld\n", k, run(&s, 3000), local(2000 + k, 16));
     return 0;
 }

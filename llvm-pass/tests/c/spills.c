@@ -37,9 +37,13 @@ __attribute__((noinline)) int driver(long *p, int argc, char **argv) {
   return 1;
 }
 
+/* The VLA keeps main's shadow frame base recorded across calls (a frame of static slots only
+ * is read back from the shadow pointer after each call instead). */
 int main(int argc, char **argv) {
   long p[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+  char tag[argc + 1];
+  memset(tag, 'x', sizeof tag);
   int r = driver(p, argc, argv);
-  printf("%d %ld %ld\n", r, p[0], p[7]);
+  printf("%d %ld %ld %c\n", r, p[0], p[7], tag[argc]);
   return 0;
 }
