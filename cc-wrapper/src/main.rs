@@ -37,7 +37,8 @@
 //!   vectoriser and unrolling flags and `-mllvm` itself; what it does not honour (`-gz`,
 //!   `-Wa,`, profile use, ...) is listed in `pipeline_flags.rs`.
 //! * unimig's own, never given to clang: `-funimig-points=none|entry|loops|all` (default
-//!   `none`), `-funimig-poll-period=N` (1), `-funimig-middle-end=shared|neutral` (shared),
+//!   `none`), `-funimig-poll-period=N` (1), `-funimig-short-loop-limit=N` (1024),
+//!   `-funimig-middle-end=shared|neutral` (shared),
 //!   `-funimig-stackmaps`/`-fno-unimig-stackmaps`
 //!   (default off); see `pipeline_flags.rs`. The compatibility warnings' flags
 //!   `-W[no-][error=]unimig[-NAME]` (`compat.rs`).

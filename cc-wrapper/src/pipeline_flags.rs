@@ -30,6 +30,8 @@
 //!   function entries (of functions that make stackmapped calls: a leaf returns to a caller
 //!   that polls), loop back-edges, or both. Default `none`.
 //! * `-funimig-poll-period=N`: a loop polls every N-th back-edge (default 1, every one).
+//! * `-funimig-short-loop-limit=N`: an innermost loop without calls that iterates at most N
+//!   times per entry does not poll (default 1024; 0: every loop polls).
 //! * `-funimig-middle-end=shared|neutral`: the middle end's cost model, x86-64's for both ISAs
 //!   (default) or none (no vectorisation; for measurements and tests of code shapes it makes).
 //! * `-funimig-stackmaps` / `-fno-unimig-stackmaps`: every call site a stackmapped
@@ -184,6 +186,11 @@ fn unimig_option(options: &mut Options, flag: &str) -> Result<()> {
             Ok(period) if period > 0 => options.loop_poll_period = period,
             _ => invalid(value, "a positive integer")?,
         }
+    } else if let Some(value) = flag.strip_prefix("-funimig-short-loop-limit=") {
+        match value.parse::<u32>() {
+            Ok(limit) => options.short_loop_limit = limit,
+            _ => invalid(value, "a non-negative integer")?,
+        }
     } else if let Some(value) = flag.strip_prefix("-funimig-middle-end=") {
         options.middle_end = match value {
             "shared" => MiddleEnd::SharedCostModel,
@@ -197,8 +204,8 @@ fn unimig_option(options: &mut Options, flag: &str) -> Result<()> {
     } else {
         bail!(
             "unknown unimig option '{flag}' (unimig-cc knows -funimig-points=, \
-             -funimig-poll-period=, -funimig-middle-end=, -funimig-stackmaps, \
-             -fno-unimig-stackmaps)"
+             -funimig-poll-period=, -funimig-short-loop-limit=, -funimig-middle-end=, \
+             -funimig-stackmaps, -fno-unimig-stackmaps)"
         );
     }
     Ok(())
@@ -218,7 +225,10 @@ pub fn describe(settings: &Settings) -> String {
         o.migration_points.name(),
     );
     if o.migration_points.loops() {
-        line.push_str(&format!(" (loops poll every {})", o.loop_poll_period));
+        line.push_str(&format!(
+            " (loops poll every {}; loops of at most {} iterations without calls do not)",
+            o.loop_poll_period, o.short_loop_limit
+        ));
     }
     line.push_str(&format!(", stackmaps {}", on(o.stackmaps)));
     for arg in &settings.llvm_args {
@@ -282,11 +292,14 @@ mod tests {
             "-c",
             "-funimig-points=loops",
             "-funimig-poll-period=8",
+            "-funimig-short-loop-limit=0",
             "-funimig-stackmaps",
             "a.c",
         ]);
         assert_eq!(o.migration_points, MigrationPoints::Loops);
         assert_eq!(o.loop_poll_period, 8);
+        assert_eq!(o.short_loop_limit, 0);
+        assert_eq!(ok(&["-c", "a.c"]).short_loop_limit, 1024);
         assert!(o.stackmaps);
         let o = ok(&["-c", "-funimig-stackmaps", "-fno-unimig-stackmaps", "a.c"]);
         assert!(!o.stackmaps);
@@ -299,6 +312,7 @@ mod tests {
             "invalid value 'some' in '-funimig-points=some' (expected none, entry, loops or all)"
         );
         assert!(err(&["-c", "-funimig-poll-period=0", "a.c"]).contains("positive integer"));
+        assert!(err(&["-c", "-funimig-short-loop-limit=-1", "a.c"]).contains("non-negative"));
         assert!(err(&["-c", "-funimig-middle-end=x", "a.c"]).contains("shared or neutral"));
         assert!(err(&["-c", "-funimig-frob", "a.c"]).starts_with("unknown unimig option"));
     }

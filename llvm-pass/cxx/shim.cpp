@@ -10,7 +10,14 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Target/TargetMachine.h"
+#include "llvm/Analysis/AssumptionCache.h"
+#include "llvm/Analysis/LoopInfo.h"
+#include "llvm/Analysis/ScalarEvolution.h"
+#include "llvm/Analysis/TargetLibraryInfo.h"
 #include "llvm/IR/Dominators.h"
+#include "llvm/IR/IntrinsicInst.h"
+#include "llvm/IR/Module.h"
+#include "llvm/TargetParser/Triple.h"
 #include "llvm/Transforms/Utils/BasicBlockUtils.h"
 #include "llvm/Transforms/Utils/Local.h"
 #include "llvm/Transforms/Utils/PromoteMemToReg.h"
@@ -138,4 +145,37 @@ int unimig_parse_llvm_options(int argc, const char *const *argv, char **error) {
   return 1;
 }
 
+
+// Headers of `fn`'s short loops: innermost loops that call nothing (intrinsics and inline asm
+// aside) and whose back-edge is taken at most `limit` times on any entry, by ScalarEvolution's
+// constant maximum trip count. Writes up to `cap` headers to `out`; returns how many there are.
+size_t unimig_short_loops(LLVMValueRef fn, unsigned limit, LLVMBasicBlockRef *out, size_t cap) {
+  Function &f = *unwrap<Function>(fn);
+  DominatorTree dt(f);
+  LoopInfo li(dt);
+  TargetLibraryInfoImpl tlii(Triple(f.getParent()->getTargetTriple()));
+  TargetLibraryInfo tli(tlii, &f);
+  AssumptionCache ac(f);
+  ScalarEvolution se(f, tli, ac, dt, li);
+  size_t n = 0;
+  for (Loop *l : li.getLoopsInPreorder()) {
+    if (!l->isInnermost())
+      continue;
+    unsigned trips = se.getSmallConstantMaxTripCount(l);
+    if (trips == 0 || trips > limit)
+      continue;
+    bool calls = false;
+    for (BasicBlock *bb : l->blocks())
+      for (Instruction &i : *bb)
+        if (auto *call = dyn_cast<CallBase>(&i))
+          if (!call->isInlineAsm() && !isa<IntrinsicInst>(call))
+            calls = true;
+    if (calls)
+      continue;
+    if (n < cap)
+      out[n] = wrap(l->getHeader());
+    ++n;
+  }
+  return n;
+}
 }  // extern "C"

@@ -12,8 +12,10 @@
 //!    reported; the rest of the function is instrumented.
 //!
 //!    **Shadow stack** ([`crate::shadow`], when [`Options::shadow_stack`] is on): next,
-//!    address-taken locals move to the shadow stack, before liveness, so the saved shadow
-//!    pointer is a recorded live value. Skipped functions get it too (except with `invoke`).
+//!    address-taken locals move to the shadow stack, before liveness, so a saved shadow
+//!    pointer that stays live is a recorded value (a frame of fixed-size locals keeps none: its
+//!    base is read back from the pointer where it is used). Skipped functions get it too
+//!    (except with `invoke`).
 //! 2. **Migration points.** At entry (after the entry block's static allocas, which are hoisted
 //!    to its top) an inline poll `if (load volatile __unimig_migrate_requested != 0)
 //!    __unimig_migration_point();`, branch-weighted as unlikely. On every retreating edge of a
@@ -24,7 +26,9 @@
 //!    construction (phis at the iterated dominance frontier of its definitions, where it is
 //!    live), so it costs a register, not memory traffic. A back-edge whose every
 //!    iteration calls a function of the module that polls at entry gets no poll
-//!    ([`Instrumenter::iterations_call_a_poll`]). The call is `preserve_allcc`
+//!    ([`Instrumenter::iterations_call_a_poll`]), and neither does a short loop: innermost,
+//!    without calls, at most [`crate::Options::short_loop_limit`] iterations per entry
+//!    (ScalarEvolution's constant maximum trip count, `cxx/shim.cpp`). The call is `preserve_allcc`
 //!    ([`crate::MIGRATION_POINT_CALLING_CONVENTION`]): the cold call forces nothing on the
 //!    hot path, and the innermost frame's record may name any register it preserves.
 //! 3. **Live-value legalisation.** Stackmap locations must have the same size on both ISAs and
@@ -746,6 +750,15 @@ impl<'a> Instrumenter<'a> {
             return;
         }
         let idom = cfg::idoms(&ir.cfg);
+        let short = if self.opts.short_loop_limit > 0 {
+            llvm::short_loop_headers(f, self.opts.short_loop_limit)
+        } else {
+            Vec::new()
+        };
+        let (short_edges, edges): (Vec<_>, Vec<_>) = edges
+            .into_iter()
+            .partition(|&(_, header)| short.contains(&ir.block_refs[header]));
+        self.report.short_loop_backedges += short_edges.len();
         let edges: Vec<(usize, usize)> = edges
             .into_iter()
             .filter(|&(latch, header)| !self.iterations_call_a_poll(&ir, &idom, latch, header))

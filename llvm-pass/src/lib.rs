@@ -223,6 +223,13 @@ pub struct Options {
     /// then dense, tens of millions a second: the runtime counts them and skips the ones it
     /// backs off from in its stub, without saving registers; sysroots/runtime/src/point.c.)
     pub loop_poll_period: u32,
+    /// Innermost loops that call nothing and iterate at most this many times per entry (LLVM's
+    /// constant maximum trip count) get no back-edge poll: the enclosing loop or the function's
+    /// entry polls, and a run through the loop is bounded (1024 iterations of a body without
+    /// calls: tens of microseconds at most, against the ~1.3 ms a request takes to reach a
+    /// point). 0: every loop polls. Measured on loops.c (x86-64, 21 runs): 17 polls -> 13 (the
+    /// 300-element matrix rows and the initialisation), 1.064 -> 1.046 of plain.
+    pub short_loop_limit: u32,
     /// Turn call sites into stackmapped statepoints (off: plain calls, for measurements).
     pub stackmaps: bool,
     /// Move address-taken locals to the shadow stack ([`shadow`]); `None` follows
@@ -298,6 +305,7 @@ impl Default for Options {
             opt_level: OptLevel::O2,
             migration_points: MigrationPoints::All,
             loop_poll_period: 1,
+            short_loop_limit: 1024,
             stackmaps: true,
             shadow_stack: None,
             sink_cheap_values: true,
@@ -501,6 +509,8 @@ pub struct Report {
     /// Back-edges left without a poll because every iteration calls a function that polls at
     /// entry.
     pub backedge_polls_elided: usize,
+    /// Back-edges of short loops left without a poll ([`Options::short_loop_limit`]).
+    pub short_loop_backedges: usize,
     /// Live values of non-canonical types rewritten into canonical pieces.
     pub legalized_values: usize,
     /// Uses that read a copy of an address made next to them (`sink.rs`).

@@ -32,6 +32,12 @@ extern "C" {
         name: *const libc_char,
     ) -> LLVMBasicBlockRef;
     pub fn unimig_move_before(inst: LLVMValueRef, before: LLVMValueRef);
+    pub fn unimig_short_loops(
+        function: LLVMValueRef,
+        limit: u32,
+        out: *mut LLVMBasicBlockRef,
+        cap: usize,
+    ) -> usize;
     pub fn unimig_set_dso_local(global: LLVMValueRef);
     pub fn unimig_remove_unreachable_blocks(f: LLVMValueRef) -> i32;
     pub fn unimig_fold_return_into(pred: LLVMBasicBlockRef, ret_block: LLVMBasicBlockRef);
@@ -261,6 +267,18 @@ unsafe fn bytes_to_string(p: *const libc_char, len: usize) -> String {
     }
     let bytes = std::slice::from_raw_parts(p as *const u8, len);
     String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Headers of `f`'s innermost loops that call nothing and take their back-edge at most `limit`
+/// times per entry (`cxx/shim.cpp`, ScalarEvolution).
+pub fn short_loop_headers(f: LLVMValueRef, limit: u32) -> Vec<LLVMBasicBlockRef> {
+    let mut out = Vec::new();
+    // SAFETY: a null buffer with capacity 0 only counts; the second call fills `count` slots.
+    let count = unsafe { unimig_short_loops(f, limit, std::ptr::null_mut(), 0) };
+    out.resize(count, std::ptr::null_mut());
+    let written = unsafe { unimig_short_loops(f, limit, out.as_mut_ptr(), count) };
+    debug_assert_eq!(written, count);
+    out
 }
 
 pub fn value_name(v: LLVMValueRef) -> String {

@@ -166,6 +166,41 @@ fn loops_that_call_a_polling_function_have_no_poll_of_their_own() {
     }
 }
 
+/// `short_loops.c`: an innermost loop without calls and with a small constant maximum trip
+/// count has no poll (its enclosing loop has one); a loop with a run-time count, a constant
+/// count above the limit or a call keeps its poll. The same on both ISAs.
+#[test]
+fn short_loops_have_no_poll_of_their_own() {
+    let src = common::c_dir().join("short_loops.c");
+    let compile = |opts: &Options| {
+        let x = common::frontend(&src, Isa::X86_64, OptLevel::O2);
+        let a = common::frontend(&src, Isa::Aarch64, OptLevel::O2);
+        compile_pair(&x, &a, opts).unwrap()
+    };
+    let pair = compile(&Options::default());
+    let (x, a) = (&pair.x86_64.report, &pair.aarch64.report);
+    assert_eq!(x.short_loop_backedges, a.short_loop_backedges);
+    assert!(x.short_loop_backedges >= 1, "{}", x.short_loop_backedges);
+    for r in [x, a] {
+        // Leaves: no entry polls, so every poll here is a loop's.
+        assert_eq!(polls(r, "sum_rows"), 1, "{:?}", r.call_sites);
+        assert_eq!(polls(r, "unbounded"), 1, "{:?}", r.call_sites);
+        assert_eq!(polls(r, "long_loop"), 1, "{:?}", r.call_sites);
+        // An entry poll (puts is not a library function here, so its call is stackmapped)
+        // and the loop's.
+        assert_eq!(polls(r, "calls"), 2, "{:?}", r.call_sites);
+    }
+    // With the limit at 0 the row loop polls too.
+    let every = compile(&Options {
+        short_loop_limit: 0,
+        ..Options::default()
+    });
+    for r in [&every.x86_64.report, &every.aarch64.report] {
+        assert_eq!(r.short_loop_backedges, 0);
+        assert_eq!(polls(r, "sum_rows"), 2, "{:?}", r.call_sites);
+    }
+}
+
 #[test]
 fn the_migration_point_preserves_all_registers() {
     let ir = |opts: &Options| {
