@@ -603,35 +603,6 @@ impl<'a> Instrumenter<'a> {
         }
     }
 
-    /// At the builder's position: a call of the AT&T-dialect inline asm `code` (no side
-    /// effects declared) taking `arg` and returning a `ret`.
-    fn build_inline_asm(
-        &self,
-        code: &str,
-        constraints: &str,
-        ret: LLVMTypeRef,
-        arg: LLVMValueRef,
-        name: &std::ffi::CStr,
-    ) -> LLVMValueRef {
-        unsafe {
-            let mut params = [llvm::type_of(arg)];
-            let fty = LLVMFunctionType(ret, params.as_mut_ptr(), 1, 0);
-            let asm = LLVMGetInlineAsm(
-                fty,
-                code.as_ptr() as *const _,
-                code.len(),
-                constraints.as_ptr() as *const _,
-                constraints.len(),
-                0,
-                0,
-                llvm_sys::LLVMInlineAsmDialect::LLVMInlineAsmDialectATT,
-                0,
-            );
-            let mut args = [arg];
-            LLVMBuildCall2(self.b.0, fty, asm, args.as_mut_ptr(), 1, name.as_ptr())
-        }
-    }
-
     /// At the builder's position: `load volatile` of the flag, `!= 0`. Volatile, as C's
     /// `volatile sig_atomic_t` for a flag a signal handler sets: never merged, hoisted or
     /// dropped, and an aligned 32-bit load is single-copy atomic on both ISAs. Unlike a
@@ -1304,7 +1275,15 @@ impl<'a> Instrumenter<'a> {
             (Isa::Aarch64, LLVMTypeKind::LLVMFloatTypeKind) => ("fmov ${0:s}, ${1:w}", "=w,r"),
             _ => return unsafe { LLVMBuildBitCast(b, bits, t, c"unimig.restore".as_ptr()) },
         };
-        let call = self.build_inline_asm(code, constraints, t, bits, c"unimig.restore");
+        let call = llvm::build_inline_asm(
+            &self.b,
+            code,
+            constraints,
+            t,
+            &[bits],
+            false,
+            c"unimig.restore",
+        );
         unsafe {
             // Neither memory nor side effects (`memory(none)` is the value 0), so the code
             // generator schedules it like the move it is; no IR pass runs after this one that

@@ -488,6 +488,44 @@ pub fn fn_attrs(f: LLVMValueRef, idx: u32) -> Vec<LLVMAttributeRef> {
     }
 }
 
+/// At `b`'s position: a call of the AT&T-dialect inline asm `code` taking `args` and returning
+/// a `ret`; `side_effects` makes it `sideeffect` (never merged with another call, hoisted or
+/// dropped).
+pub fn build_inline_asm(
+    b: &Builder,
+    code: &str,
+    constraints: &str,
+    ret: LLVMTypeRef,
+    args: &[LLVMValueRef],
+    side_effects: bool,
+    name: &std::ffi::CStr,
+) -> LLVMValueRef {
+    unsafe {
+        let mut params: Vec<LLVMTypeRef> = args.iter().map(|&a| type_of(a)).collect();
+        let fty = LLVMFunctionType(ret, params.as_mut_ptr(), params.len() as u32, 0);
+        let asm = LLVMGetInlineAsm(
+            fty,
+            code.as_ptr() as *const _,
+            code.len(),
+            constraints.as_ptr() as *const _,
+            constraints.len(),
+            i32::from(side_effects),
+            0,
+            llvm_sys::LLVMInlineAsmDialect::LLVMInlineAsmDialectATT,
+            0,
+        );
+        let mut args = args.to_vec();
+        LLVMBuildCall2(
+            b.0,
+            fty,
+            asm,
+            args.as_mut_ptr(),
+            args.len() as u32,
+            name.as_ptr(),
+        )
+    }
+}
+
 pub fn intrinsic_lookup(name: &str) -> u32 {
     unsafe { LLVMLookupIntrinsicID(name.as_ptr() as *const libc_char, name.len()) }
 }

@@ -174,29 +174,15 @@ impl Shadow {
              add $0, $0, :tprel_hi12:{SHADOW_SP}\n\
              add $0, $0, :tprel_lo12_nc:{SHADOW_SP}"
         );
-        let constraints = "=r";
-        unsafe {
-            let fty = LLVMFunctionType(self.ptr, std::ptr::null_mut(), 0, 0);
-            let asm = LLVMGetInlineAsm(
-                fty,
-                code.as_ptr() as *const _,
-                code.len(),
-                constraints.as_ptr() as *const _,
-                constraints.len(),
-                1, // has side effects: never merged with another access or moved
-                0,
-                llvm_sys::LLVMInlineAsmDialect::LLVMInlineAsmDialectATT,
-                0,
-            );
-            LLVMBuildCall2(
-                self.b.0,
-                fty,
-                asm,
-                std::ptr::null_mut(),
-                0,
-                c"unimig.ssp.addr".as_ptr(),
-            )
-        }
+        llvm::build_inline_asm(
+            &self.b,
+            &code,
+            "=r",
+            self.ptr,
+            &[],
+            true,
+            c"unimig.ssp.addr",
+        )
     }
 
     fn load_sp(&mut self) -> LLVMValueRef {
