@@ -272,12 +272,14 @@ unsafe fn bytes_to_string(p: *const libc_char, len: usize) -> String {
 /// Headers of `f`'s innermost loops that call nothing and take their back-edge at most `limit`
 /// times per entry (`cxx/shim.cpp`, ScalarEvolution).
 pub fn short_loop_headers(f: LLVMValueRef, limit: u32) -> Vec<LLVMBasicBlockRef> {
-    let mut out = Vec::new();
-    // SAFETY: a null buffer with capacity 0 only counts; the second call fills `count` slots.
-    let count = unsafe { unimig_short_loops(f, limit, std::ptr::null_mut(), 0) };
-    out.resize(count, std::ptr::null_mut());
-    let written = unsafe { unimig_short_loops(f, limit, out.as_mut_ptr(), count) };
-    debug_assert_eq!(written, count);
+    // Every loop has its own header block, so there are no more headers than blocks: one
+    // call (one ScalarEvolution run) fills the buffer.
+    let cap = unsafe { LLVMCountBasicBlocks(f) } as usize;
+    let mut out = vec![std::ptr::null_mut(); cap];
+    // SAFETY: `out` has room for `cap` headers, and the shim writes at most that many.
+    let count = unsafe { unimig_short_loops(f, limit, out.as_mut_ptr(), cap) };
+    assert!(count <= cap, "{count} short loops in {cap} blocks");
+    out.truncate(count);
     out
 }
 

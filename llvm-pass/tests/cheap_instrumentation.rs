@@ -18,8 +18,12 @@ fn sample() -> std::path::PathBuf {
 }
 
 fn compile_both(opts: &Options) -> PairOutput {
-    let x = common::frontend(&sample(), Isa::X86_64, OptLevel::O2);
-    let a = common::frontend(&sample(), Isa::Aarch64, OptLevel::O2);
+    compile_file(&sample(), opts)
+}
+
+fn compile_file(src: &std::path::Path, opts: &Options) -> PairOutput {
+    let x = common::frontend(src, Isa::X86_64, OptLevel::O2);
+    let a = common::frontend(src, Isa::Aarch64, OptLevel::O2);
     compile_pair(&x, &a, opts).unwrap()
 }
 
@@ -172,12 +176,7 @@ fn loops_that_call_a_polling_function_have_no_poll_of_their_own() {
 #[test]
 fn short_loops_have_no_poll_of_their_own() {
     let src = common::c_dir().join("short_loops.c");
-    let compile = |opts: &Options| {
-        let x = common::frontend(&src, Isa::X86_64, OptLevel::O2);
-        let a = common::frontend(&src, Isa::Aarch64, OptLevel::O2);
-        compile_pair(&x, &a, opts).unwrap()
-    };
-    let pair = compile(&Options::default());
+    let pair = compile_file(&src, &Options::default());
     let (x, a) = (&pair.x86_64.report, &pair.aarch64.report);
     assert_eq!(x.short_loop_backedges, a.short_loop_backedges);
     assert!(x.short_loop_backedges >= 1, "{}", x.short_loop_backedges);
@@ -191,10 +190,13 @@ fn short_loops_have_no_poll_of_their_own() {
         assert_eq!(polls(r, "calls"), 2, "{:?}", r.call_sites);
     }
     // With the limit at 0 the row loop polls too.
-    let every = compile(&Options {
-        short_loop_limit: 0,
-        ..Options::default()
-    });
+    let every = compile_file(
+        &src,
+        &Options {
+            short_loop_limit: 0,
+            ..Options::default()
+        },
+    );
     for r in [&every.x86_64.report, &every.aarch64.report] {
         assert_eq!(r.short_loop_backedges, 0);
         assert_eq!(polls(r, "sum_rows"), 2, "{:?}", r.call_sites);
