@@ -145,7 +145,6 @@ int unimig_parse_llvm_options(int argc, const char *const *argv, char **error) {
   return 1;
 }
 
-
 // Headers of `fn`'s short loops: innermost loops that call nothing (intrinsics and inline asm
 // aside) and whose back-edge is taken at most `limit` times on any entry, by ScalarEvolution's
 // constant maximum trip count. Writes up to `cap` headers to `out`; returns how many there are.

@@ -28,9 +28,10 @@
 //!    iteration calls a function of the module that polls at entry gets no poll
 //!    ([`Instrumenter::iterations_call_a_poll`]), and neither does a short loop: innermost,
 //!    without calls, at most [`crate::Options::short_loop_limit`] iterations per entry
-//!    (ScalarEvolution's constant maximum trip count, `cxx/shim.cpp`). The call is `preserve_allcc`
-//!    ([`crate::MIGRATION_POINT_CALLING_CONVENTION`]): the cold call forces nothing on the
-//!    hot path, and the innermost frame's record may name any register it preserves.
+//!    (ScalarEvolution's constant maximum trip count, `cxx/shim.cpp`). The call is
+//!    `preserve_allcc` ([`crate::MIGRATION_POINT_CALLING_CONVENTION`]): the cold call forces
+//!    nothing on the hot path, and the innermost frame's record may name any register it
+//!    preserves.
 //! 3. **Live-value legalisation.** Stackmap locations must have the same size on both ISAs and
 //!    must be where the code after the call reads the value. LLVM spills deopt operands of
 //!    types illegal for the target (i1/i8/i16 on AArch64, i1 on x86-64, i128, <2 x float> on

@@ -332,11 +332,12 @@ fn large_heap() {
 /// A migration requested while the innermost frame loops at an unsafe call site (the matrix
 /// loop of scripts/bench/programs/loops.c on x86-64 built with the cost-model-free middle end,
 /// which does not vectorise it: its poll site is listed in `.unimig.unsafe_sites`; the loop
-/// runs 300 times per entry, so it polls only with `-funimig-short-loop-limit=0`): the runtime backs off probing that same site (`retry 0 PC`),
-/// doubling the points it skips there after each refusal, instead of writing a probe at every
-/// poll (before any back-off: 267032 probes, the 1 s program ran 37 s; with a back-off capped
-/// at 4096 points: 77 probes at a poll every 64 iterations; uncapped, polling on every
-/// iteration: 9), and the migration happens once the loop reaches a safe site.
+/// runs 300 times per entry, so it polls only with `-funimig-short-loop-limit=0`): the
+/// runtime backs off probing that same site (`retry 0 PC`), doubling the points it skips
+/// there after each refusal, instead of writing a probe at every poll (before any back-off:
+/// 267032 probes, the 1 s program ran 37 s; with a back-off capped at 4096 points: 77 probes
+/// at a poll every 64 iterations; uncapped, polling on every iteration: 9), and the migration
+/// happens once the loop reaches a safe site.
 #[test]
 fn a_loop_at_an_unsafe_site_is_probed_rarely() {
     let dir = temp_dir("migration-unsafe-loop");
