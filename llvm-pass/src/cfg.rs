@@ -59,6 +59,26 @@ impl Cfg {
     }
 
     /// Reverse postorder of the blocks reachable from block 0 (successors visited in order).
+    /// Whether a path of at least one edge leads from block `from` to block `to`.
+    pub fn reaches(&self, from: usize, to: usize) -> bool {
+        let mut seen = vec![false; self.blocks.len()];
+        let mut todo: Vec<usize> = self.blocks[from].succs.clone();
+        while let Some(x) = todo.pop() {
+            if x == to {
+                return true;
+            }
+            if !std::mem::replace(&mut seen[x], true) {
+                todo.extend_from_slice(&self.blocks[x].succs);
+            }
+        }
+        false
+    }
+
+    /// Whether block `b` can reach itself (lies in a loop, reducible or not).
+    pub fn in_cycle(&self, b: usize) -> bool {
+        self.reaches(b, b)
+    }
+
     pub fn reverse_postorder(&self) -> Vec<usize> {
         let n = self.blocks.len();
         let mut seen = vec![false; n];
@@ -163,6 +183,17 @@ pub fn idoms(cfg: &Cfg) -> Vec<Option<usize>> {
         }
     }
     idom
+}
+
+/// The nearest block that dominates both `a` and `b` (both reachable).
+pub fn nearest_common_dominator(idom: &[Option<usize>], mut a: usize, b: usize) -> usize {
+    while !dominates(idom, a, b) {
+        match idom[a] {
+            Some(p) if p != a => a = p,
+            _ => break,
+        }
+    }
+    a
 }
 
 /// Does block `a` dominate block `b` (both reachable)?

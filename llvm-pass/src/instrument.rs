@@ -18,9 +18,11 @@
 //!    (except with `invoke`).
 //! 2. **Migration points.** At entry (after the entry block's static allocas, which are hoisted
 //!    to its top) an inline poll `if (load volatile __unimig_migrate_requested != 0)
-//!    __unimig_migration_point();`, branch-weighted as unlikely. On every retreating edge of a
-//!    depth-first search (every loop back-edge, irreducible loops included) a new block polls
-//!    the flag the same way. With [`crate::Options::loop_poll_period`] above one (the default
+//!    __unimig_migration_point();`, branch-weighted as unlikely. A function that no loop
+//!    relies on ([`Instrumenter::iterations_call_a_poll`]) polls lower, where its calls are
+//!    ([`crate::poll_site`]): a path that returns without calling needs no poll. On every
+//!    retreating edge of a depth-first search (every loop back-edge, irreducible loops
+//!    included) a new block polls the flag the same way. With [`crate::Options::loop_poll_period`] above one (the default
 //!    is one) the block first decrements a per-function counter and polls only when it reaches
 //!    zero, resetting it to the period; the counter is an SSA variable built with pruned SSA
 //!    construction (phis at the iterated dominance frontier of its definitions, where it is
@@ -87,6 +89,7 @@ use crate::cfg::{self, FnIr, ValueId};
 use crate::ids::call_site_id;
 use crate::liveness::Liveness;
 use crate::llvm::{self, cstr, llvm_sys, Builder, Module, EMPTY};
+use crate::poll_site::{self, PollSite};
 use crate::shadow::Shadow;
 use crate::srcloc;
 use crate::{
@@ -112,10 +115,14 @@ pub(crate) fn instrument_module(module: &Module, isa: Isa, opts: &Options) -> Re
         unsafe { llvm::unimig_remove_unreachable_blocks(f) };
     }
     // Known before any function changes, so a loop may rely on a callee defined after it.
+    // With sunk entry polls, only a function that some loop relies on polls in its entry
+    // block; the others poll where their calls are ([`crate::poll_site`]).
+    let relied_on = ins.callees_of_every_loop_iteration(&defined);
     ins.entry_polled = defined
         .iter()
         .copied()
         .filter(|&f| ins.will_poll_at_entry(f))
+        .filter(|f| !opts.sink_entry_polls || relied_on.contains(f))
         .collect();
     for &f in &defined {
         ins.function(f)?;
@@ -260,11 +267,12 @@ impl<'a> Instrumenter<'a> {
         if self.opts.stackmaps && self.sibling_calls_in(f) {
             self.report.sibling_calls_folded += crate::sibcall::fold_returns(f);
         }
-        if self.opts.migration_points.entry() && !self.is_leaf(f) {
-            debug_assert!(
-                self.entry_polled.contains(&f),
-                "{name}: entry poll not foreseen"
-            );
+        let polls_at_entry = self.opts.migration_points.entry() && !self.is_leaf(f);
+        debug_assert!(
+            polls_at_entry || !self.entry_polled.contains(&f),
+            "{name}: loops rely on an entry poll it does not get"
+        );
+        if polls_at_entry {
             self.entry_poll(f);
         }
         if self.opts.migration_points.loops() {
@@ -667,20 +675,71 @@ impl<'a> Instrumenter<'a> {
         bb
     }
 
+    /// The function's entry poll: in its entry block if a loop relies on it
+    /// ([`Self::entry_polled`]), else where its calls are ([`crate::poll_site`]).
     fn entry_poll(&mut self, f: LLVMValueRef) {
-        let split_at = self.after_allocas(f);
-        let entry = unsafe { LLVMGetEntryBasicBlock(f) };
-        let cont = unsafe { llvm::unimig_split_block_before(split_at) };
+        let site = if self.opts.sink_entry_polls && !self.entry_polled.contains(&f) {
+            let ir = FnIr::read(f);
+            let call_blocks: Vec<usize> = (0..ir.block_refs.len())
+                .filter(|&b| {
+                    llvm::instructions(ir.block_refs[b])
+                        .into_iter()
+                        .any(|i| self.is_candidate_call(i))
+                })
+                .collect();
+            let idom = cfg::idoms(&ir.cfg);
+            poll_site::entry_poll_site(&ir.cfg, &idom, &call_blocks).map(|b| ir.block_refs[b])
+        } else {
+            PollSite::Entry
+        };
+        match site {
+            PollSite::Entry => self.poll_before(f, self.after_allocas(f)),
+            PollSite::Block(b) => self.poll_before(f, llvm::first_non_phi(b)),
+            // A block of its own on the edge, split by the poll: the header's phis take their
+            // values from the join after the poll, so a constant a phi receives is not made
+            // before the runtime call (x86-64 kept doubles.c's `1.0` in xmm1 across it: a
+            // 16-byte register the fixups cannot restore, so an unsafe site).
+            PollSite::Edge(from, to) => unsafe {
+                let edge = llvm::unimig_split_edges(from, to, c"unimig.poll".as_ptr());
+                self.poll_before(f, LLVMGetBasicBlockTerminator(edge))
+            },
+        }
+        if site != PollSite::Entry {
+            self.report.entry_polls_sunk += 1;
+        }
+        self.report.entry_polls += 1;
+    }
+
+    /// A poll right before `at`: its block is split there, the first half tests the flag.
+    fn poll_before(&mut self, f: LLVMValueRef, at: LLVMValueRef) {
+        let block = unsafe { LLVMGetInstructionParent(at) };
+        let cont = unsafe { llvm::unimig_split_block_before(at) };
         unsafe {
             // Replace the split's `br cont` with the poll.
-            LLVMInstructionEraseFromParent(LLVMGetBasicBlockTerminator(entry));
+            LLVMInstructionEraseFromParent(LLVMGetBasicBlockTerminator(block));
         }
         let mp = self.mp_block(f, cont, cont);
-        self.b.at_end(entry);
+        self.b.at_end(block);
         let requested = self.build_flag_test();
         let br = unsafe { LLVMBuildCondBr(self.b.0, requested, mp, cont) };
         llvm::set_branch_weights(self.ctx, br, 1, 1 << 20);
-        self.report.entry_polls += 1;
+    }
+
+    /// A poll on the back-edge `latch -> header`: a new block on it tests the flag.
+    fn backedge_poll(
+        &mut self,
+        f: LLVMValueRef,
+        latch: LLVMBasicBlockRef,
+        header: LLVMBasicBlockRef,
+    ) {
+        let p = unsafe { llvm::unimig_split_edges(latch, header, c"unimig.backedge".as_ptr()) };
+        unsafe { LLVMInstructionEraseFromParent(LLVMGetBasicBlockTerminator(p)) };
+        let mp = self.mp_block(f, header, header);
+        self.b.at_end(p);
+        let requested = self.build_flag_test();
+        let br = unsafe { LLVMBuildCondBr(self.b.0, requested, mp, header) };
+        llvm::set_branch_weights(self.ctx, br, 1, 1 << 20);
+        copy_phi_entries(header, p, mp);
     }
 
     /// Whether every iteration around the back-edge `latch -> header` calls a function that
@@ -697,22 +756,35 @@ impl<'a> Instrumenter<'a> {
         latch: usize,
         header: usize,
     ) -> bool {
-        let mut b = latch;
-        loop {
-            let calls_a_poll = llvm::instructions(ir.block_refs[b]).into_iter().any(|i| {
-                llvm::is_call(i)
-                    && llvm::direct_callee(i).is_some_and(|c| self.entry_polled.contains(&c))
-            });
-            if calls_a_poll {
-                self.report.backedge_polls_elided += 1;
-                return true;
+        let calls_a_poll = callees_of_every_iteration(ir, idom, latch, header)
+            .iter()
+            .any(|c| self.entry_polled.contains(c));
+        if calls_a_poll {
+            self.report.backedge_polls_elided += 1;
+        }
+        calls_a_poll
+    }
+
+    /// The functions that some back-edge's every iteration calls ([`callees_of_every_iteration`])
+    /// in the module's `defined` functions, when loops poll: the functions whose entry polls
+    /// [`Self::iterations_call_a_poll`] may rely on.
+    fn callees_of_every_loop_iteration(&self, defined: &[LLVMValueRef]) -> HashSet<LLVMValueRef> {
+        let mut out = HashSet::new();
+        if !self.opts.migration_points.loops() {
+            return out;
+        }
+        for &f in defined {
+            let ir = FnIr::read(f);
+            let edges = ir.cfg.retreating_edges();
+            if edges.is_empty() {
+                continue;
             }
-            match idom[b] {
-                _ if b == header => return false,
-                Some(up) if up != b => b = up,
-                _ => return false,
+            let idom = cfg::idoms(&ir.cfg);
+            for (latch, header) in edges {
+                out.extend(callees_of_every_iteration(&ir, &idom, latch, header));
             }
         }
+        out
     }
 
     fn backedge_polls(&mut self, f: LLVMValueRef) {
@@ -739,75 +811,52 @@ impl<'a> Instrumenter<'a> {
             return;
         }
         let period = self.opts.loop_poll_period.max(1);
-        // Per edge: (decrement block, check block) when counting, else the poll block.
+        // Per counting edge: (decrement block, its `sub`, check block).
         let mut counting: Vec<(LLVMBasicBlockRef, LLVMValueRef, LLVMBasicBlockRef)> = Vec::new();
         let mut resets: Vec<LLVMBasicBlockRef> = Vec::new();
         for &(u, h) in &edges {
             let (ub, hb) = (ir.block_refs[u], ir.block_refs[h]);
-            let p = unsafe { llvm::unimig_split_edges(ub, hb, c"unimig.backedge".as_ptr()) };
             self.report.backedge_polls += 1;
-            // Phi entries of h for block p: copy them for each new predecessor of h.
-            let copy_phi_entries = |ins: &Self, new_pred: LLVMBasicBlockRef| unsafe {
-                for phi in llvm::instructions(hb) {
-                    if llvm::opcode(phi) != LLVMOpcode::LLVMPHI {
-                        break;
-                    }
-                    for k in 0..LLVMCountIncoming(phi) {
-                        if LLVMGetIncomingBlock(phi, k) == p {
-                            let mut v = [LLVMGetIncomingValue(phi, k)];
-                            let mut b = [new_pred];
-                            LLVMAddIncoming(phi, v.as_mut_ptr(), b.as_mut_ptr(), 1);
-                            break;
-                        }
-                    }
-                }
-                let _ = ins;
-            };
-            unsafe { LLVMInstructionEraseFromParent(LLVMGetBasicBlockTerminator(p)) };
             if period == 1 {
-                let mp = self.mp_block(f, hb, hb);
-                self.b.at_end(p);
-                let requested = self.build_flag_test();
-                let br = unsafe { LLVMBuildCondBr(self.b.0, requested, mp, hb) };
-                llvm::set_branch_weights(self.ctx, br, 1, 1 << 20);
-                copy_phi_entries(self, mp);
-            } else {
-                let check = self.new_block(f, hb, "unimig.poll");
-                let mp = self.mp_block(f, hb, hb);
-                // p: %c1 = sub %c, 1 (operand patched after SSA construction); br (c1 == 0)
-                self.b.at_end(p);
-                // A placeholder operand the builder cannot constant-fold; replaced (and erased)
-                // by the SSA construction.
-                let placeholder =
-                    unsafe { LLVMBuildPhi(self.b.0, self.i32, c"unimig.tmp".as_ptr()) };
-                let dec = unsafe {
-                    LLVMBuildSub(
-                        self.b.0,
-                        placeholder,
-                        LLVMConstInt(self.i32, 1, 0),
-                        c"unimig.count".as_ptr(),
-                    )
-                };
-                let zero = unsafe {
-                    LLVMBuildICmp(
-                        self.b.0,
-                        LLVMIntPredicate::LLVMIntEQ,
-                        dec,
-                        LLVMConstInt(self.i32, 0, 0),
-                        EMPTY,
-                    )
-                };
-                let br = unsafe { LLVMBuildCondBr(self.b.0, zero, check, hb) };
-                llvm::set_branch_weights(self.ctx, br, 1, period.saturating_sub(1).max(1));
-                self.b.at_end(check);
-                let requested = self.build_flag_test();
-                let br = unsafe { LLVMBuildCondBr(self.b.0, requested, mp, hb) };
-                llvm::set_branch_weights(self.ctx, br, 1, 1 << 20);
-                copy_phi_entries(self, check);
-                copy_phi_entries(self, mp);
-                counting.push((p, dec, check));
-                resets.push(check);
+                self.backedge_poll(f, ub, hb);
+                continue;
             }
+            let p = unsafe { llvm::unimig_split_edges(ub, hb, c"unimig.backedge".as_ptr()) };
+            unsafe { LLVMInstructionEraseFromParent(LLVMGetBasicBlockTerminator(p)) };
+            let check = self.new_block(f, hb, "unimig.poll");
+            let mp = self.mp_block(f, hb, hb);
+            // p: %c1 = sub %c, 1 (operand patched after SSA construction); br (c1 == 0)
+            self.b.at_end(p);
+            // A placeholder operand the builder cannot constant-fold; replaced (and erased)
+            // by the SSA construction.
+            let placeholder = unsafe { LLVMBuildPhi(self.b.0, self.i32, c"unimig.tmp".as_ptr()) };
+            let dec = unsafe {
+                LLVMBuildSub(
+                    self.b.0,
+                    placeholder,
+                    LLVMConstInt(self.i32, 1, 0),
+                    c"unimig.count".as_ptr(),
+                )
+            };
+            let zero = unsafe {
+                LLVMBuildICmp(
+                    self.b.0,
+                    LLVMIntPredicate::LLVMIntEQ,
+                    dec,
+                    LLVMConstInt(self.i32, 0, 0),
+                    EMPTY,
+                )
+            };
+            let br = unsafe { LLVMBuildCondBr(self.b.0, zero, check, hb) };
+            llvm::set_branch_weights(self.ctx, br, 1, period.saturating_sub(1).max(1));
+            self.b.at_end(check);
+            let requested = self.build_flag_test();
+            let br = unsafe { LLVMBuildCondBr(self.b.0, requested, mp, hb) };
+            llvm::set_branch_weights(self.ctx, br, 1, 1 << 20);
+            copy_phi_entries(hb, p, check);
+            copy_phi_entries(hb, p, mp);
+            counting.push((p, dec, check));
+            resets.push(check);
         }
         if !counting.is_empty() {
             self.build_counter_ssa(f, period, &counting, &resets);
@@ -1853,6 +1902,57 @@ impl<'a> Instrumenter<'a> {
             let f = LLVMAddFunction(self.m, name.as_ptr(), ty);
             llvm::unimig_set_dso_local(f);
             f
+        }
+    }
+}
+
+/// Adds to each phi of `block` an entry for `new_pred` with the value it has for `pred`.
+fn copy_phi_entries(
+    block: LLVMBasicBlockRef,
+    pred: LLVMBasicBlockRef,
+    new_pred: LLVMBasicBlockRef,
+) {
+    for phi in llvm::instructions(block) {
+        if llvm::opcode(phi) != LLVMOpcode::LLVMPHI {
+            break;
+        }
+        unsafe {
+            for k in 0..LLVMCountIncoming(phi) {
+                if LLVMGetIncomingBlock(phi, k) == pred {
+                    let mut v = [LLVMGetIncomingValue(phi, k)];
+                    let mut b = [new_pred];
+                    LLVMAddIncoming(phi, v.as_mut_ptr(), b.as_mut_ptr(), 1);
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// The functions called directly in some block on the dominator-tree path from `latch` up to
+/// `header`, so on every path from the header to the latch: every iteration around the
+/// back-edge calls each of them. Empty for an irreducible loop, whose header does not
+/// dominate the latch.
+fn callees_of_every_iteration(
+    ir: &FnIr,
+    idom: &[Option<usize>],
+    latch: usize,
+    header: usize,
+) -> Vec<LLVMValueRef> {
+    if idom[latch].is_none() || !cfg::dominates(idom, header, latch) {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    let mut b = latch;
+    loop {
+        for i in llvm::instructions(ir.block_refs[b]) {
+            if llvm::is_call(i) {
+                out.extend(llvm::direct_callee(i));
+            }
+        }
+        match idom[b] {
+            Some(up) if b != header => b = up,
+            _ => return out,
         }
     }
 }

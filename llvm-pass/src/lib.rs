@@ -47,6 +47,7 @@ pub mod instrument;
 pub mod liveness;
 mod llvm;
 pub mod pipeline;
+pub mod poll_site;
 pub mod shadow;
 mod sibcall;
 mod sink;
@@ -230,6 +231,10 @@ pub struct Options {
     /// point). 0: every loop polls. Measured on loops.c (x86-64, 21 runs): 17 polls -> 13 (the
     /// 300-element matrix rows and the initialisation), 1.064 -> 1.046 of plain.
     pub short_loop_limit: u32,
+    /// Put a function's entry poll at the nearest common dominator of its calls, out of
+    /// loops (`poll_site.rs`), unless a loop elsewhere relies on the function polling on every
+    /// call. Off: every non-leaf function polls in its entry block.
+    pub sink_entry_polls: bool,
     /// Turn call sites into stackmapped statepoints (off: plain calls, for measurements).
     pub stackmaps: bool,
     /// Move address-taken locals to the shadow stack ([`shadow`]); `None` follows
@@ -306,6 +311,7 @@ impl Default for Options {
             migration_points: MigrationPoints::All,
             loop_poll_period: 1,
             short_loop_limit: 1024,
+            sink_entry_polls: true,
             stackmaps: true,
             shadow_stack: None,
             sink_cheap_values: true,
@@ -505,6 +511,9 @@ pub struct Report {
     /// Functions instrumented.
     pub instrumented_functions: usize,
     pub entry_polls: usize,
+    /// Entry polls placed below the entry block, where the function's calls are
+    /// ([`Options::sink_entry_polls`]); counted in `entry_polls` too.
+    pub entry_polls_sunk: usize,
     pub backedge_polls: usize,
     /// Back-edges left without a poll because every iteration calls a function that polls at
     /// entry.

@@ -337,6 +337,14 @@ pub fn blocks(f: LLVMValueRef) -> Vec<LLVMBasicBlockRef> {
     out
 }
 
+/// The first instruction of `bb` that is not a phi (a block ends in a terminator).
+pub fn first_non_phi(bb: LLVMBasicBlockRef) -> LLVMValueRef {
+    instructions(bb)
+        .into_iter()
+        .find(|&i| opcode(i) != LLVMOpcode::LLVMPHI)
+        .expect("a block ends in a terminator")
+}
+
 pub fn instructions(bb: LLVMBasicBlockRef) -> Vec<LLVMValueRef> {
     let mut out = Vec::new();
     unsafe {

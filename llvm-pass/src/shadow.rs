@@ -547,16 +547,10 @@ impl FrameRegion {
                 users.push(index(b)?);
             }
         }
-        let nearest_common = |mut a: usize, b: usize| {
-            while !crate::cfg::dominates(&idom, a, b) {
-                a = idom[a].filter(|&p| p != a)?;
-            }
-            Some(a)
-        };
-        let mut home = users
-            .iter()
-            .try_fold(*users.first()?, |a, &b| nearest_common(a, b))?;
-        while home != 0 && in_cycle(cfg, home) {
+        let mut home = users.iter().fold(*users.first()?, |a, &b| {
+            crate::cfg::nearest_common_dominator(&idom, a, b)
+        });
+        while home != 0 && cfg.in_cycle(home) {
             home = idom[home]?;
         }
         if home == 0 {
@@ -587,21 +581,6 @@ impl FrameRegion {
         self.blocks
             .contains(&unsafe { LLVMGetInstructionParent(i) })
     }
-}
-
-/// Whether block `b` can reach itself.
-fn in_cycle(cfg: &crate::cfg::Cfg, b: usize) -> bool {
-    let mut seen = vec![false; cfg.blocks.len()];
-    let mut todo: Vec<usize> = cfg.blocks[b].succs.clone();
-    while let Some(x) = todo.pop() {
-        if x == b {
-            return true;
-        }
-        if !std::mem::replace(&mut seen[x], true) {
-            todo.extend(&cfg.blocks[x].succs);
-        }
-    }
-    false
 }
 
 /// A static slot's alignment: the alloca's, but at least 16. The ISAs' front ends align the

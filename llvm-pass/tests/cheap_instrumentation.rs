@@ -3,7 +3,8 @@
 //! on both ISAs, while calls the back ends would not turn into jumps stay statepoints; a shadow
 //! frame whose locals are used on one path only is made on that path (src/shadow.rs,
 //! `FrameRegion`), one used in a loop at entry; a loop that calls a polling function on every
-//! iteration has no poll of its own; the migration point is a preserve_all call. (run.rs runs
+//! iteration has no poll of its own; an entry poll goes where the function's calls are
+//! (entry_polls.c); the migration point is a preserve_all call. (run.rs runs
 //! the sample natively on both ISAs against plain clang; tests/tests/migration.rs migrates a
 //! program built on the same shapes.)
 
@@ -200,6 +201,67 @@ fn short_loops_have_no_poll_of_their_own() {
     for r in [&every.x86_64.report, &every.aarch64.report] {
         assert_eq!(r.short_loop_backedges, 0);
         assert_eq!(polls(r, "sum_rows"), 2, "{:?}", r.call_sites);
+    }
+}
+
+/// The entry block of `function` in `ir` (up to its first blank line or label).
+fn entry_block<'a>(ir: &'a str, function: &str) -> &'a str {
+    let start = ir
+        .find(&format!("@{function}("))
+        .and_then(|i| ir[i..].find('{').map(|j| i + j + 1))
+        .unwrap_or_else(|| panic!("no {function} in\n{ir}"));
+    let body = &ir[start..];
+    let end = body.find("\n\n").unwrap_or(body.len());
+    &body[..end]
+}
+
+/// `entry_polls.c`: a function polls below its entry block, where its calls are, unless a loop
+/// relies on it polling on every call; identically on both ISAs. Without the option, every
+/// non-leaf function polls in its entry block.
+#[test]
+fn entry_polls_go_where_the_calls_are() {
+    let src = common::c_dir().join("entry_polls.c");
+    let pair = compile_file(&src, &Options::default());
+    let (x, a) = (&pair.x86_64.report, &pair.aarch64.report);
+    assert_eq!(x.entry_polls, a.entry_polls);
+    assert_eq!(x.entry_polls_sunk, a.entry_polls_sunk);
+    // ack (onto the edge into its loop) and checked (into the branch that calls); fib's and
+    // main's stay (main's calls are in its entry block).
+    assert_eq!(x.entry_polls_sunk, 2, "{x:?}");
+    for isa in [Isa::X86_64, Isa::Aarch64] {
+        let ir = |opts: &Options| {
+            let bc = common::frontend(&src, isa, OptLevel::O2);
+            optimized_ir(&bc, isa, opts, true).unwrap()
+        };
+        let polls_first =
+            |ir: &str, f: &str| entry_block(ir, f).contains("__unimig_migrate_requested");
+        let sunk = ir(&Options::default());
+        assert!(
+            !polls_first(&sunk, "ack"),
+            "{isa:?}: {}",
+            entry_block(&sunk, "ack")
+        );
+        assert!(
+            !polls_first(&sunk, "checked"),
+            "{isa:?}: {}",
+            entry_block(&sunk, "checked")
+        );
+        assert!(
+            polls_first(&sunk, "fib"),
+            "{isa:?}: {}",
+            entry_block(&sunk, "fib")
+        );
+        let at_entry = ir(&Options {
+            sink_entry_polls: false,
+            ..Options::default()
+        });
+        for f in ["ack", "checked", "fib"] {
+            assert!(
+                polls_first(&at_entry, f),
+                "{isa:?}: {}",
+                entry_block(&at_entry, f)
+            );
+        }
     }
 }
 

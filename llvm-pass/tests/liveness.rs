@@ -4,6 +4,7 @@
 
 mod common;
 
+use common::Rng;
 use unimig_llvm_pass::analysis::{analyze, FunctionAnalysis};
 use unimig_llvm_pass::liveness::{brute_force_live_after, Liveness};
 use unimig_llvm_pass::*;
@@ -173,23 +174,6 @@ fn clang_ir_at_every_level_matches_brute_force() {
                 }
             }
         }
-    }
-}
-
-/// xorshift64*: small, deterministic.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
     }
 }
 
