@@ -59,7 +59,7 @@ pub fn setup(settings: &Settings) -> Result<()> {
         let args = unimig_llvm_pass::pipeline::stackmap_llvm_options(&settings.llvm_args);
         unimig_llvm_pass::set_llvm_options(&args)
     } else {
-        unimig_llvm_pass::set_llvm_options_without_stackmaps(&settings.llvm_args)
+        unimig_llvm_pass::set_llvm_options(&settings.llvm_args)
     }
 }
 

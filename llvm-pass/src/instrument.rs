@@ -1732,6 +1732,29 @@ impl<'a> Instrumenter<'a> {
 
     /// Replaces `call` by a statepoint whose gc-live list is `gc_live`; returns the statepoint
     /// (its token) and the gc.result standing for the call's value.
+    /// At the builder's position: an empty `convergent` inline asm, so that the code
+    /// generator never tail-duplicates the block (its `shouldTailDuplicate` refuses blocks with
+    /// a convergent instruction). Tail duplication after register allocation copies a small
+    /// block holding a call into its predecessors: one record ID at two return addresses, on
+    /// one ISA and not the other (seen on AArch64 in Lua's lauxlib.c). Marking the blocks with
+    /// statepoints, rather than turning tail duplication off, keeps it for every other block:
+    /// recurse.c's `ack` keeps its `dec; jne` copied behind the call instead of a `jmp` to it.
+    fn keep_block_single(&mut self) {
+        let marker = llvm::build_inline_asm(
+            &self.b,
+            "",
+            "",
+            unsafe { LLVMVoidTypeInContext(self.ctx) },
+            &[],
+            true,
+            c"",
+        );
+        unsafe {
+            let a = LLVMCreateEnumAttribute(self.ctx, llvm::enum_attr_kind("convergent"), 0);
+            LLVMAddCallSiteAttribute(marker, llvm_sys::LLVMAttributeFunctionIndex, a);
+        }
+    }
+
     fn make_statepoint(
         &mut self,
         call: LLVMValueRef,
@@ -1798,6 +1821,7 @@ impl<'a> Instrumenter<'a> {
             );
             let mut bundles = [bundle];
             self.b.before(call);
+            self.keep_block_single();
             let sp = LLVMBuildCallWithOperandBundles(
                 self.b.0,
                 sp_ty,

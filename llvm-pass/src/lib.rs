@@ -57,7 +57,7 @@ pub mod unsafe_sites;
 
 pub use pipeline::{
     compile, compile_pair, compile_with_report, on_fatal_error, optimized_ir, set_llvm_options,
-    set_llvm_options_without_stackmaps, Output, PairOutput, Step, StepError,
+    Output, PairOutput, Step, StepError,
 };
 pub use stackmap::stackmap_summary;
 

@@ -47,18 +47,6 @@ pub const LLVM_OPTIONS: &[&str] = &[
     "-aarch64-enable-global-merge=false",
 ];
 
-/// LLVM options set once per process after [`LLVM_OPTIONS`] unless the process compiles
-/// without stackmaps ([`set_llvm_options_without_stackmaps`]):
-/// `-tail-dup-placement=false -disable-tail-duplicate`, no post-register-allocation tail
-/// duplication, which copies a block holding a call into its predecessors and so emits one
-/// call site (one record ID) at two return addresses, on one ISA and not the other (seen on
-/// AArch64 in Lua's lauxlib.c). Tail duplication before register allocation already leaves
-/// calls alone. Without stackmaps there are no records, and plain clang's tail duplication
-/// is worth keeping: recurse.c's `ack` lost its `dec; jne` copy behind the call to a `jmp`, 8%
-/// of the program's time (default build 1.088 of plain).
-pub const CALL_SITE_LLVM_OPTIONS: &[&str] =
-    &["-tail-dup-placement=false", "-disable-tail-duplicate"];
-
 /// LLVM options a driver adds (before the user's `-mllvm` options, see
 /// [`stackmap_llvm_options`]) when it compiles with stackmaps: code-generation transformations
 /// that keep values live across calls outside the stackmap records ([`crate::unsafe_sites`])
@@ -88,9 +76,8 @@ pub fn stackmap_llvm_options(user: &[String]) -> Vec<String> {
 
 /// The outcome of the one-time set-up (an error names a bad user option).
 static INIT: OnceLock<Result<(), String>> = OnceLock::new();
-/// Options from [`set_llvm_options`], parsed after [`LLVM_OPTIONS`], and whether the process
-/// compiles with stackmaps (then [`CALL_SITE_LLVM_OPTIONS`] come in between).
-static USER_OPTIONS: OnceLock<(Vec<String>, bool)> = OnceLock::new();
+/// Options from [`set_llvm_options`], parsed after [`LLVM_OPTIONS`].
+static USER_OPTIONS: OnceLock<Vec<String>> = OnceLock::new();
 type FatalHook = Box<dyn Fn(&str) + Send + Sync>;
 static FATAL_HOOK: OnceLock<FatalHook> = OnceLock::new();
 
@@ -102,17 +89,7 @@ thread_local! {
 /// LLVM command-line options of the user's (clang's `-mllvm`), e.g. `-inline-threshold=500`.
 /// They are process-wide in LLVM, so they can be set once, before the first compile.
 pub fn set_llvm_options(args: &[String]) -> Result<()> {
-    set_options(args, true)
-}
-
-/// [`set_llvm_options`] for a process that compiles without stackmaps only: it leaves LLVM's
-/// tail duplication on ([`CALL_SITE_LLVM_OPTIONS`]).
-pub fn set_llvm_options_without_stackmaps(args: &[String]) -> Result<()> {
-    set_options(args, false)
-}
-
-fn set_options(args: &[String], stackmaps: bool) -> Result<()> {
-    if INIT.get().is_some() || USER_OPTIONS.set((args.to_vec(), stackmaps)).is_err() {
+    if INIT.get().is_some() || USER_OPTIONS.set(args.to_vec()).is_err() {
         bail!("LLVM options can only be set once, before the first compile");
     }
     init()
@@ -155,18 +132,9 @@ pub fn init() -> Result<()> {
         LLVMInitializeAArch64AsmPrinter();
         LLVMInitializeAArch64AsmParser();
         llvm_sys::error_handling::LLVMInstallFatalErrorHandler(Some(fatal_error));
-        let (user, stackmaps) = match USER_OPTIONS.get() {
-            Some((user, stackmaps)) => (user.as_slice(), *stackmaps),
-            None => (&[][..], true),
-        };
-        let call_sites = if stackmaps {
-            CALL_SITE_LLVM_OPTIONS
-        } else {
-            &[]
-        };
+        let user = USER_OPTIONS.get().map(Vec::as_slice).unwrap_or_default();
         let args: Vec<_> = LLVM_OPTIONS
             .iter()
-            .chain(call_sites)
             .copied()
             .chain(user.iter().map(String::as_str))
             .map(cstr)

@@ -265,6 +265,27 @@ fn entry_polls_go_where_the_calls_are() {
     }
 }
 
+/// `noreturn_tail.c`: the block after an entry poll holds a noreturn call and has two
+/// predecessors (the poll's runtime call and its fall-through). LLVM's tail duplication, on in
+/// every unimig compile, would copy the call into both; the block is kept whole, so every
+/// record ID has one record (one return address) in each ISA's object.
+#[test]
+fn call_blocks_are_not_tail_duplicated() {
+    let src = common::c_dir().join("noreturn_tail.c");
+    let pair = compile_file(&src, &Options::default());
+    for out in [&pair.x86_64, &pair.aarch64] {
+        let records = stackmap_summary(&out.object).unwrap();
+        let mut ids: Vec<u64> = records.iter().map(|r| r.0).collect();
+        assert!(ids.len() >= 3, "{records:?}");
+        ids.dedup();
+        assert_eq!(
+            ids.len(),
+            records.len(),
+            "an ID at two return addresses: {records:?}"
+        );
+    }
+}
+
 #[test]
 fn the_migration_point_preserves_all_registers() {
     let ir = |opts: &Options| {
