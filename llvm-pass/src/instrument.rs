@@ -1730,16 +1730,22 @@ impl<'a> Instrumenter<'a> {
         }
     }
 
-    /// Replaces `call` by a statepoint whose gc-live list is `gc_live`; returns the statepoint
-    /// (its token) and the gc.result standing for the call's value.
-    /// At the builder's position: an empty `convergent` inline asm, so that the code
-    /// generator never tail-duplicates the block (its `shouldTailDuplicate` refuses blocks with
-    /// a convergent instruction). Tail duplication after register allocation copies a small
-    /// block holding a call into its predecessors: one record ID at two return addresses, on
-    /// one ISA and not the other (seen on AArch64 in Lua's lauxlib.c). Marking the blocks with
-    /// statepoints, rather than turning tail duplication off, keeps it for every other block:
-    /// recurse.c's `ack` keeps its `dec; jne` copied behind the call instead of a `jmp` to it.
+    /// At the builder's position, in a block of at most [`Options::call_block_marker_limit`]
+    /// instructions: an empty `convergent` inline asm, so that the code generator never
+    /// tail-duplicates the block (its `shouldTailDuplicate` refuses blocks with a convergent
+    /// instruction). Tail duplication after register allocation copies a small block holding a
+    /// call into its predecessors: one record ID at two return addresses, on one ISA and not
+    /// the other (seen on AArch64 in Lua's llex.c). Marking the blocks with statepoints, rather
+    /// than turning tail duplication off, keeps it for every other block: recurse.c's `ack`
+    /// keeps its `dec; jne` copied behind the call instead of a `jmp` to it (with stackmaps and
+    /// no polls 81.5 -> 75.7 ms, plain 74.6). Only small blocks are copied (at most 2 machine
+    /// instructions at -O2, 4 at -O3); a larger block that still is gets caught after code
+    /// generation (`pipeline.rs`, `generate`).
     fn keep_block_single(&mut self) {
+        let block = unsafe { LLVMGetInsertBlock(self.b.0) };
+        if llvm::instructions(block).len() > self.opts.call_block_marker_limit {
+            return;
+        }
         let marker = llvm::build_inline_asm(
             &self.b,
             "",
@@ -1755,6 +1761,8 @@ impl<'a> Instrumenter<'a> {
         }
     }
 
+    /// Replaces `call` by a statepoint whose gc-live list is `gc_live`; returns the statepoint
+    /// (its token) and the gc.result standing for the call's value.
     fn make_statepoint(
         &mut self,
         call: LLVMValueRef,

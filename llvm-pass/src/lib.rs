@@ -235,6 +235,12 @@ pub struct Options {
     /// loops (`poll_site.rs`), unless a loop elsewhere relies on the function polling on every
     /// call. Off: every non-leaf function polls in its entry block.
     pub sink_entry_polls: bool,
+    /// Blocks holding a statepoint with at most this many instructions get a marker that
+    /// LLVM's tail duplication will not copy (only small blocks are candidates for it; the
+    /// marker in a large block changed register allocation in bzip2's `BZ2_decompress` and
+    /// left 11 more sites unsafe). `usize::MAX`: every such block, which a compile falls back
+    /// to when tail duplication copied a call anyway (`pipeline.rs`).
+    pub call_block_marker_limit: usize,
     /// Turn call sites into stackmapped statepoints (off: plain calls, for measurements).
     pub stackmaps: bool,
     /// Move address-taken locals to the shadow stack ([`shadow`]); `None` follows
@@ -312,6 +318,7 @@ impl Default for Options {
             loop_poll_period: 1,
             short_loop_limit: 1024,
             sink_entry_polls: true,
+            call_block_marker_limit: 12,
             stackmaps: true,
             shadow_stack: None,
             sink_cheap_values: true,

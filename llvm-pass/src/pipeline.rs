@@ -294,6 +294,57 @@ impl<'c> Tracker<'c> {
         self.run(Step::Verifier, || module.verify())?;
         self.run(Step::CodeGen, || codegen(module, isa, opts))
     }
+
+    /// [`Self::back_half`], checked for a record ID at two return addresses: LLVM's tail
+    /// duplication copied a block holding a call that the instrumentation did not mark (it
+    /// marks blocks of up to [`Options::call_block_marker_limit`] instructions, see
+    /// `Instrumenter::keep_block_single`). The module is then instrumented and generated again
+    /// from `bitcode` with every call block marked; the IDs and records are the same, only the
+    /// code may differ.
+    fn generate(
+        &mut self,
+        module: &Module,
+        bitcode: &[u8],
+        opts: &Options,
+    ) -> Result<Generated, StepError> {
+        let generated = self.back_half(module, opts)?;
+        if !opts.stackmaps
+            || opts.call_block_marker_limit == usize::MAX
+            || !has_duplicate_record_ids(&generated.0)
+        {
+            return Ok(generated);
+        }
+        let opts = Options {
+            call_block_marker_limit: usize::MAX,
+            ..opts.clone()
+        };
+        let ctx = Context::new();
+        let mut again = Tracker::new(&ctx, self.isa);
+        let (module, _) = again.front_half(bitcode, &opts)?;
+        let generated = again.back_half(&module, &opts)?;
+        if has_duplicate_record_ids(&generated.0) {
+            return Err(StepError {
+                isa: self.isa,
+                step: Step::CodeGen,
+                message: "internal error: a call site's record is at two return addresses \
+                          (LLVM tail duplication); compile with -mllvm \
+                          -tail-dup-placement=false -mllvm -disable-tail-duplicate"
+                    .into(),
+            });
+        }
+        Ok(generated)
+    }
+}
+
+/// Whether some stackmap record ID occurs twice in `object` (an unreadable section counts as
+/// no: reading the records reports it later).
+fn has_duplicate_record_ids(object: &[u8]) -> bool {
+    let Ok(records) = crate::stackmap::object_stackmaps(object) else {
+        return false;
+    };
+    let mut ids: Vec<u64> = records.iter().map(|r| r.record.id).collect();
+    ids.sort_unstable();
+    ids.windows(2).any(|w| w[0] == w[1])
 }
 
 /// `UNIMIG_DUMP_IR=DIR`: the module as code generation gets it, to DIR/<source>.<isa>.ll (for
@@ -326,7 +377,7 @@ pub fn compile_with_report(bitcode: &[u8], isa: Isa, opts: &Options) -> Result<O
     let ctx = Context::new();
     let mut tracker = Tracker::new(&ctx, isa);
     let (module, report) = tracker.front_half(bitcode, opts)?;
-    let (object, violations, fixed) = tracker.back_half(&module, opts)?;
+    let (object, violations, fixed) = tracker.generate(&module, bitcode, opts)?;
     Ok(Output {
         object,
         report,
@@ -442,7 +493,7 @@ fn pair_worker(
         to_coordinator.send((isa, Ok(report.clone()))).ok()?;
         match decisions.recv().ok()? {
             Decision::Generate => {
-                return Some(tracker.back_half(&module, &opts).map(
+                return Some(tracker.generate(&module, bitcode, &opts).map(
                     |(object, violations, fixed)| Output {
                         object,
                         report,
