@@ -37,8 +37,12 @@ static uint32_t blocked_skip, blocked_left;
  * points come tens of millions a second: a bounded back-off (4096 points) made that loop write
  * probes for minutes, and skipping in C costs a save of every register per iteration. A loop
  * of N points at an unsafe site costs log2(N) probes. (Before any back-off: 267032 probes, a
- * 1 s matrix loop took 37 s.) */
-#define SKIP_SLOTS 256          /* migrate.S: slot (pc >> 2) & 255, 16 bytes each */
+ * 1 s matrix loop took 37 s.) Two sites in one slot undo each other's back-off when they
+ * alternate: with 256 slots indexed by the address bits alone, bzip2 has ~110 unsafe poll sites
+ * and a code-placement change put handle_compress's loop site and BZ2_blockSort's into one
+ * slot (1 MB at -9 from AArch64: 105730 probes instead of 1038). 4096 slots, indexed by the
+ * address with its higher bits folded in (sites 16 KB apart no longer meet), make that rare. */
+#define SKIP_SLOTS 4096         /* migrate.S: slot ((pc >> 2) ^ (pc >> 14)) & 4095, 16 bytes each */
 struct skip_slot {
 	uint64_t pc, left;
 };
@@ -48,7 +52,7 @@ static uint64_t skip_next[SKIP_SLOTS];    /* the next back-off of each slot's si
 /* The site at pc refused a probe once more. */
 static void skip_site(uint64_t pc)
 {
-	unsigned i = (unsigned)(pc >> 2) % SKIP_SLOTS;
+	unsigned i = (unsigned)((pc >> 2) ^ (pc >> 14)) % SKIP_SLOTS;
 	if (unimig_rt_skip[i].pc != pc) {
 		unimig_rt_skip[i].pc = pc;
 		skip_next[i] = 1;

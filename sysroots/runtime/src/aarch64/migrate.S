@@ -30,11 +30,14 @@ __unimig_migration_point:
 	adrp x16, unimig_rt_points
 	str x17, [x16, :lo12:unimig_rt_points]
 	ret
-	/* A point at a refused site being backed off from (point.c, unimig_rt_skip: 256 slots
-	 * of {return address, points left}, slot (address >> 2) & 255): count it and skip it. */
+	/* A point at a refused site being backed off from (point.c, unimig_rt_skip: 4096 slots
+	 * of {return address, points left}, slot ((address >> 2) ^ (address >> 14)) & 4095):
+	 * count it and skip it. */
 1:	adrp x16, unimig_rt_skip
 	add x16, x16, :lo12:unimig_rt_skip
-	ubfx x17, x30, #2, #8
+	lsr x17, x30, #2
+	eor x17, x17, x30, lsr #14
+	and x17, x17, #4095
 	add x16, x16, x17, lsl #4
 	ldr x17, [x16]
 	cmp x17, x30

@@ -29,13 +29,17 @@ __unimig_migration_point:
 	jae 1f
 	mov %r11, unimig_rt_points(%rip)
 	ret
-	/* A point at a refused site being backed off from (point.c, unimig_rt_skip: 256 slots
-	 * of {return address, points left}, slot (address >> 2) & 255): count it and skip it. */
+	/* A point at a refused site being backed off from (point.c, unimig_rt_skip: 4096 slots
+	 * of {return address, points left}, slot ((address >> 2) ^ (address >> 14)) & 4095):
+	 * count it and skip it. */
 1:	push %rax
 	.cfi_adjust_cfa_offset 8
 	mov 8(%rsp), %r11               /* the return address */
+	mov %r11, %rax
 	shr $2, %r11
-	and $255, %r11d
+	shr $14, %rax
+	xor %rax, %r11
+	and $4095, %r11d
 	shl $4, %r11d
 	lea unimig_rt_skip(%rip), %rax
 	add %rax, %r11                  /* its slot */
