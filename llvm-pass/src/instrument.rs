@@ -22,9 +22,10 @@
 //!    relies on ([`Instrumenter::iterations_call_a_poll`]) polls lower, where its calls are
 //!    ([`crate::poll_site`]): a path that returns without calling needs no poll. On every
 //!    retreating edge of a depth-first search (every loop back-edge, irreducible loops
-//!    included) a new block polls the flag the same way. With [`crate::Options::loop_poll_period`] above one (the default
-//!    is one) the block first decrements a per-function counter and polls only when it reaches
-//!    zero, resetting it to the period; the counter is an SSA variable built with pruned SSA
+//!    included) a new block polls the flag the same way. With
+//!    [`crate::Options::loop_poll_period`] above one (the default is one) the block first
+//!    decrements a per-function counter and polls only when it reaches zero, resetting it to
+//!    the period; the counter is an SSA variable built with pruned SSA
 //!    construction (phis at the iterated dominance frontier of its definitions, where it is
 //!    live), so it costs a register, not memory traffic. A back-edge whose every
 //!    iteration calls a function of the module that polls at entry gets no poll
@@ -72,7 +73,9 @@
 //!    [`crate::ids::call_site_id`] of the call's index among the function's converted calls in
 //!    canonical order. Argument attributes (signext, byval, sret, ...) of the call and of a
 //!    direct callee's declaration move to the statepoint's arguments, the calling convention
-//!    to the statepoint.
+//!    to the statepoint. A statepoint in a small block gets an empty `convergent` inline asm
+//!    before it, so LLVM's tail duplication never copies its call (one ID at two return
+//!    addresses; `Instrumenter::keep_block_single`).
 //!
 //! **Variadic callees.** LLVM's statepoint lowering always lowers the wrapped call as
 //! non-variadic (and its verifier refuses non-void variadic callees). On AArch64 (AAPCS64,

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Run-time overhead of the instrumentation, x86-64 native: CPU-bound programs built three ways
 #   plain   clang-19 -O2 for x86-64 alone (scripts/plain-cc: same musl, static)
+#   shifted plain again with all code moved by 1000 bytes (PLAIN_TEXT_PAD): not one instruction
+#           differs, so its ratio to plain is what code placement alone does to each program
 #   unimig  unimig-cc -O2 (one middle end for both ISAs, no instrumentation: the default)
 #   instr   unimig-cc -O2 -funimig-points=all -funimig-stackmaps (polls and statepoints)
 # Programs: four small ones (scripts/bench/programs: call-heavy, loop-heavy, recursive,
@@ -16,10 +18,10 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export UNIMIG_PREFIX="$STAGE"
-variants=(plain unimig instr)
+variants=(plain shifted unimig instr)
 cc_of() {
   case $1 in
-    plain) echo "$root/scripts/plain-cc" ;;
+    plain|shifted) echo "$root/scripts/plain-cc" ;;
     unimig) echo "$STAGE/bin/unimig-cc" ;;
     instr) echo "$STAGE/bin/unimig-cc -funimig-points=all -funimig-stackmaps" ;;
   esac
@@ -28,6 +30,7 @@ cc_of() {
 # Builds: $work/<variant>/<program> runnable files.
 for v in "${variants[@]}"; do
   cc=$(cc_of "$v")
+  if [ "$v" = shifted ]; then export PLAIN_TEXT_PAD=1000; else unset PLAIN_TEXT_PAD; fi
   mkdir -p "$work/$v"
   for p in calls loops recurse indirect; do
     $cc -O2 -o "$work/$v/$p" "$root/scripts/bench/programs/$p.c"
@@ -73,7 +76,7 @@ workload() { # workload VARIANT NAME
 programs=(calls loops recurse indirect lua bzip2-9 bzip2-d minigzip)
 for p in "${programs[@]}"; do
   want=$(workload plain "$p" | cksum)
-  for v in unimig instr; do
+  for v in shifted unimig instr; do
     got=$(workload "$v" "$p" | cksum)
     [ "$got" = "$want" ] || { echo "runtime-overhead.sh: $p ($v) output differs from plain" >&2; exit 1; }
   done
@@ -89,18 +92,20 @@ for i in $(seq "$RUNS"); do
   done
 done
 
-printf 'Run-time overhead, x86-64 native, median of %d interleaved runs (seconds; ratio to plain clang-19 -O2):\n' "$RUNS"
-printf '  %-10s %9s %9s %7s %9s %7s\n' program plain unimig ratio instr ratio
-lu=0; li=0
+printf 'Run-time overhead, x86-64 native, median of %d interleaved runs (seconds; ratio to plain clang-19 -O2;\n' "$RUNS"
+printf 'shifted: the plain build with its code moved by 1000 bytes, a control for code placement):\n'
+printf '  %-10s %9s %7s %9s %7s %9s %7s\n' program plain shifted unimig ratio instr ratio
+ls=0; lu=0; li=0
 for p in "${programs[@]}"; do
-  a=$(median <"$work/$p.plain.txt"); u=$(median <"$work/$p.unimig.txt"); n=$(median <"$work/$p.instr.txt")
-  ru=$(echo "$u / $a" | bc -l); ri=$(echo "$n / $a" | bc -l)
-  lu=$(echo "$lu + l($ru)" | bc -l); li=$(echo "$li + l($ri)" | bc -l)
-  printf '  %-10s %9.3f %9.3f %7.3f %9.3f %7.3f\n' "$p" "$a" "$u" "$ru" "$n" "$ri"
+  a=$(median <"$work/$p.plain.txt"); c=$(median <"$work/$p.shifted.txt")
+  u=$(median <"$work/$p.unimig.txt"); n=$(median <"$work/$p.instr.txt")
+  rs=$(echo "$c / $a" | bc -l); ru=$(echo "$u / $a" | bc -l); ri=$(echo "$n / $a" | bc -l)
+  ls=$(echo "$ls + l($rs)" | bc -l); lu=$(echo "$lu + l($ru)" | bc -l); li=$(echo "$li + l($ri)" | bc -l)
+  printf '  %-10s %9.3f %7.3f %9.3f %7.3f %9.3f %7.3f\n' "$p" "$a" "$rs" "$u" "$ru" "$n" "$ri"
 done
 k=${#programs[@]}
-printf '  %-10s %9s %9s %7.3f %9s %7.3f   (geometric mean; goal for instr <= 1.02)\n' geomean "" "" \
-  "$(echo "e($lu / $k)" | bc -l)" "" "$(echo "e($li / $k)" | bc -l)"
+printf '  %-10s %9s %7.3f %9s %7.3f %9s %7.3f   (geometric mean; goal for instr <= 1.02)\n' geomean "" \
+  "$(echo "e($ls / $k)" | bc -l)" "" "$(echo "e($lu / $k)" | bc -l)" "" "$(echo "e($li / $k)" | bc -l)"
 
 # Image growth from the instrumentation: the x86-64 image (the fat file itself) of each program.
 echo "Image growth from migration points and stackmaps (x86-64 image, instr vs unimig default):"
