@@ -6,7 +6,9 @@
 #   unimig  unimig-cc -O2 (one middle end for both ISAs, no instrumentation: the default)
 #   instr   unimig-cc -O2 -funimig-points=all -funimig-stackmaps (polls and statepoints)
 # Programs: four small ones (scripts/bench/programs: call-heavy, loop-heavy, recursive,
-# indirect calls) and the real packages' own work: Lua 5.4 on a script of calls, loops, tables
+# indirect calls; each built with functions aligned to 16, 32 and 64 bytes, BENCH_ALIGNS, and
+# timed over all three: code placement alone moves these by up to 21%, so one placement would
+# measure its luck) and the real packages' own work: Lua 5.4 on a script of calls, loops, tables
 # and strings; bzip2 -9 and -d on 10 MB of text; zlib's minigzip on the same. Each figure is the
 # median of RUNS (default 5) interleaved runs; the summary is the geometric mean of the ratios to
 # plain. Then the image growth from stackmaps (x86-64 image of each instrumented program vs the
@@ -14,6 +16,7 @@
 set -euo pipefail
 STAGE=$(cd "${1:?usage: runtime-overhead.sh STAGE}" && pwd)
 RUNS=${BENCH_RUNS:-5}
+read -r -a aligns <<<"${BENCH_ALIGNS:-16 32 64}"
 root=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -33,7 +36,9 @@ for v in "${variants[@]}"; do
   if [ "$v" = shifted ]; then export PLAIN_TEXT_PAD=1000; else unset PLAIN_TEXT_PAD; fi
   mkdir -p "$work/$v"
   for p in calls loops recurse indirect; do
-    $cc -O2 -o "$work/$v/$p" "$root/scripts/bench/programs/$p.c"
+    for a in "${aligns[@]}"; do
+      $cc -O2 -falign-functions="$a" -o "$work/$v/$p.$a" "$root/scripts/bench/programs/$p.c"
+    done
   done
   for pkg in lua5.4 bzip2 zlib; do
     tarball=$("$root/scripts/fetch-debsrc.sh" "$pkg" "$root/build/debsrc")
@@ -62,11 +67,12 @@ LUA
 seq 1 1500000 >"$work/input.txt"
 "$work/plain/bzip2/bzip2" -9 -c "$work/input.txt" >"$work/input.bz2"
 
-# One workload: prints nothing, its output checked against plain's once.
+# One workload: prints nothing, its output checked against plain's once. A small program runs
+# once per placement (one timing is their sum).
 workload() { # workload VARIANT NAME
-  local d="$work/$1"
+  local d="$work/$1" a
   case $2 in
-    calls|loops|recurse|indirect) "$d/$2" ;;
+    calls|loops|recurse|indirect) for a in "${aligns[@]}"; do "$d/$2.$a"; done ;;
     lua) "$d/lua5.4/src/lua" "$work/bench.lua" ;;
     bzip2-9) "$d/bzip2/bzip2" -9 -c "$work/input.txt" ;;
     bzip2-d) "$d/bzip2/bzip2" -d -c "$work/input.bz2" ;;
@@ -110,12 +116,12 @@ printf '  %-10s %9s %7.3f %9s %7.3f %9s %7.3f   (geometric mean; goal for instr 
 # Image growth from the instrumentation: the x86-64 image (the fat file itself) of each program.
 echo "Image growth from migration points and stackmaps (x86-64 image, instr vs unimig default):"
 printf '  %-10s %10s %10s %7s %14s %14s\n' program text text-instr growth .llvm_stackmaps .unimig.fixups
-for p in calls loops recurse indirect lua5.4/src/lua bzip2/bzip2 zlib/minigzip; do
+for p in calls.16 loops.16 recurse.16 indirect.16 lua5.4/src/lua bzip2/bzip2 zlib/minigzip; do
   u="$work/unimig/$p"; n="$work/instr/$p"
   tu=$(llvm-size-19 -A "$u" | awk '$1 == ".text" {print $2}')
   tn=$(llvm-size-19 -A "$n" | awk '$1 == ".text" {print $2}')
   sm=$(llvm-size-19 -A "$n" | awk '$1 == ".llvm_stackmaps" {print $2}')
   fx=$(llvm-size-19 -A "$n" | awk '$1 == ".unimig.fixups" {print $2}')
-  printf '  %-10s %10d %10d %6.1f%% %14d %14d\n' "$(basename "$p")" "$tu" "$tn" \
+  printf '  %-10s %10d %10d %6.1f%% %14d %14d\n' "$(basename "${p%.16}")" "$tu" "$tn" \
     "$(echo "($tn - $tu) * 100 / $tu" | bc -l)" "${sm:-0}" "${fx:-0}"
 done
