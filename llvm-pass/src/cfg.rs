@@ -58,7 +58,6 @@ impl Cfg {
         preds
     }
 
-    /// Reverse postorder of the blocks reachable from block 0 (successors visited in order).
     /// Whether a path of at least one edge leads from block `from` to block `to`.
     pub fn reaches(&self, from: usize, to: usize) -> bool {
         let mut seen = vec![false; self.blocks.len()];
@@ -79,6 +78,7 @@ impl Cfg {
         self.reaches(b, b)
     }
 
+    /// Reverse postorder of the blocks reachable from block 0 (successors visited in order).
     pub fn reverse_postorder(&self) -> Vec<usize> {
         let n = self.blocks.len();
         let mut seen = vec![false; n];

@@ -29,10 +29,11 @@
 //! (`&local.field`, which the middle end computes once in the entry block) are first copied
 //! next to their uses by [`crate::sink`]. Measured on Lua (x86-64): `%frame` kept live across
 //! calls cost `luaV_execute` a callee-saved register and the benchmark script 3% (1.090 of
-//! plain; re-read 1.059, without any shadow stack 1.055). The thread-local's address is computed at each access
-//! too ([`Shadow::sp_addr`]). Other frames keep the saved pointer (or `%frame`) as an SSA value,
-//! which the liveness analysis lists in every stackmap record like any other value; since the
-//! shadow stack has the same address on both ISAs it needs no fix-up. A signal handler that
+//! plain; re-read 1.059, without any shadow stack 1.055). The thread-local's address is
+//! computed at each access too ([`Shadow::sp_addr`]). Other frames keep the saved pointer (or
+//! `%frame`) as an SSA value, which the liveness analysis lists in every stackmap record like
+//! any other value; since the shadow stack has the same address on both ISAs it needs no
+//! fix-up. A signal handler that
 //! interrupts the prologue carves its own frame below whatever the pointer holds and restores
 //! it, so the sequence needs no atomicity.
 //!

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Run-time overhead of the instrumentation, x86-64 native: CPU-bound programs built three ways
+# Run-time overhead of the instrumentation, x86-64 native: CPU-bound programs built four ways
 #   plain   clang-19 -O2 for x86-64 alone (scripts/plain-cc: same musl, static)
 #   shifted plain again with all code moved by 1000 bytes (PLAIN_TEXT_PAD): not one instruction
 #           differs, so its ratio to plain is what code placement alone does to each program
