@@ -713,6 +713,13 @@ impl<'a> Instrumenter<'a> {
         self.report.entry_polls += 1;
     }
 
+    /// At the end of the builder's block: `br (flag != 0), mp, cont`, weighted as unlikely.
+    fn branch_if_requested(&mut self, mp: LLVMBasicBlockRef, cont: LLVMBasicBlockRef) {
+        let requested = self.build_flag_test();
+        let br = unsafe { LLVMBuildCondBr(self.b.0, requested, mp, cont) };
+        llvm::set_branch_weights(self.ctx, br, 1, 1 << 20);
+    }
+
     /// A poll right before `at`: its block is split there, the first half tests the flag.
     fn poll_before(&mut self, f: LLVMValueRef, at: LLVMValueRef) {
         let block = unsafe { LLVMGetInstructionParent(at) };
@@ -723,9 +730,7 @@ impl<'a> Instrumenter<'a> {
         }
         let mp = self.mp_block(f, cont, cont);
         self.b.at_end(block);
-        let requested = self.build_flag_test();
-        let br = unsafe { LLVMBuildCondBr(self.b.0, requested, mp, cont) };
-        llvm::set_branch_weights(self.ctx, br, 1, 1 << 20);
+        self.branch_if_requested(mp, cont);
     }
 
     /// A poll on the back-edge `latch -> header`: a new block on it tests the flag.
@@ -739,9 +744,7 @@ impl<'a> Instrumenter<'a> {
         unsafe { LLVMInstructionEraseFromParent(LLVMGetBasicBlockTerminator(p)) };
         let mp = self.mp_block(f, header, header);
         self.b.at_end(p);
-        let requested = self.build_flag_test();
-        let br = unsafe { LLVMBuildCondBr(self.b.0, requested, mp, header) };
-        llvm::set_branch_weights(self.ctx, br, 1, 1 << 20);
+        self.branch_if_requested(mp, header);
         copy_phi_entries(header, p, mp);
     }
 
@@ -853,9 +856,7 @@ impl<'a> Instrumenter<'a> {
             let br = unsafe { LLVMBuildCondBr(self.b.0, zero, check, hb) };
             llvm::set_branch_weights(self.ctx, br, 1, period.saturating_sub(1).max(1));
             self.b.at_end(check);
-            let requested = self.build_flag_test();
-            let br = unsafe { LLVMBuildCondBr(self.b.0, requested, mp, hb) };
-            llvm::set_branch_weights(self.ctx, br, 1, 1 << 20);
+            self.branch_if_requested(mp, hb);
             copy_phi_entries(hb, p, check);
             copy_phi_entries(hb, p, mp);
             counting.push((p, dec, check));
