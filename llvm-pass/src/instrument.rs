@@ -120,12 +120,14 @@ pub(crate) fn instrument_module(module: &Module, isa: Isa, opts: &Options) -> Re
     // Known before any function changes, so a loop may rely on a callee defined after it.
     // With sunk entry polls, only a function that some loop relies on polls in its entry
     // block; the others poll where their calls are ([`crate::poll_site`]).
-    let relied_on = ins.callees_of_every_loop_iteration(&defined);
+    let relied_on = opts
+        .sink_entry_polls
+        .then(|| ins.callees_of_every_loop_iteration(&defined));
     ins.entry_polled = defined
         .iter()
         .copied()
         .filter(|&f| ins.will_poll_at_entry(f))
-        .filter(|f| !opts.sink_entry_polls || relied_on.contains(f))
+        .filter(|f| relied_on.as_ref().is_none_or(|r| r.contains(f)))
         .collect();
     for &f in &defined {
         ins.function(f)?;
