@@ -4,7 +4,8 @@
 //! frame whose locals are used on one path only is made on that path (src/shadow.rs,
 //! `FrameRegion`), one used in a loop at entry; a loop that calls a polling function on every
 //! iteration has no poll of its own; an entry poll goes where the function's calls are
-//! (entry_polls.c); the migration point is a preserve_all call. (run.rs runs
+//! (entry_polls.c); the migration point is a preserve_all call; a poll loads the flag into a
+//! register. (run.rs runs
 //! the sample natively on both ISAs against plain clang; tests/tests/migration.rs migrates a
 //! program built on the same shapes.)
 
@@ -40,7 +41,7 @@ fn stackmapped_callees(report: &Report, function: &str) -> Vec<String> {
 
 /// `(mnemonic, target)` of each relocated instruction in `object`'s disassembly, e.g.
 /// `("jmp", "op_add")` (a static function's relocation names its section, `.text.op_add`).
-fn branches(object: &[u8]) -> Vec<(String, String)> {
+fn relocated_instructions(object: &[u8]) -> Vec<(String, String)> {
     let dir = tempfile::tempdir().unwrap();
     let path = common::write_temp(dir.path(), "x.o", object);
     let text = common::run(
@@ -88,8 +89,8 @@ fn tail_calls_stay_jumps_on_both_isas() {
         // Nine arguments do not fit in registers: a statepoint.
         assert_eq!(stackmapped_callees(r, "calls_many"), ["many"]);
     }
-    let xb = branches(&pair.x86_64.object);
-    let ab = branches(&pair.aarch64.object);
+    let xb = relocated_instructions(&pair.x86_64.object);
+    let ab = relocated_instructions(&pair.aarch64.object);
     for op in ["op_add", "op_mul", "op_sub"] {
         assert!(
             xb.contains(&("jmp".into(), op.into())),
@@ -310,4 +311,29 @@ fn the_migration_point_preserves_all_registers() {
         ..Options::default()
     });
     assert!(!off.contains("preserve_allcc"));
+}
+
+/// A poll loads the flag into a register and tests it there: on x86-64 `movl flag(%rip), %eax;
+/// testl; jne`, not `cmpl $0, flag(%rip); jne` (three micro-ops instead of two, measured slower:
+/// `build_flag_test` in src/instrument.rs). So every instruction that names the flag is a load
+/// (AArch64: the `adrp` of its page and the `ldr`).
+#[test]
+fn polls_load_the_flag_into_a_register() {
+    let pair = compile_both(&Options::default());
+    let loads: [(Isa, &Output, &[&str]); 2] = [
+        (Isa::X86_64, &pair.x86_64, &["movl", "mov"]),
+        (Isa::Aarch64, &pair.aarch64, &["adrp", "ldr"]),
+    ];
+    for (isa, out, loads) in loads {
+        let uses: Vec<String> = relocated_instructions(&out.object)
+            .into_iter()
+            .filter(|(_, target)| target == MIGRATE_FLAG)
+            .map(|(mnemonic, _)| mnemonic)
+            .collect();
+        assert!(uses.len() >= 2, "polls in tails.c: {uses:?}");
+        assert!(
+            uses.iter().all(|m| loads.contains(&m.as_str())),
+            "{isa:?}: {uses:?}"
+        );
+    }
 }
