@@ -48,8 +48,9 @@ relink() { # relink VARIANT DIR PROGRAM MAKE-ARGS...
   shift 3
   for pad in $(pads_of "$v"); do
     rm -f "$dir/$prog"
-    (cd "$dir" && BENCH_PAD_OBJ=$(pad_obj "$v" "$pad") make "$@" CC="$placed $(cc_of "$v")" >/dev/null 2>&1)
-    mv "$dir/$prog" "$dir/$prog.$pad"
+    (cd "$dir" && BENCH_PAD_OBJ=$(pad_obj "$v" "$pad") make "$@" CC="$placed $(cc_of "$v")" >/dev/null 2>&1) &&
+      mv "$dir/$prog" "$dir/$prog.$pad" ||
+      { echo "runtime-overhead.sh: linking $dir/$prog ($v) at placement $pad failed" >&2; exit 1; }
   done
 }
 
