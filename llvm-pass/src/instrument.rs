@@ -623,9 +623,11 @@ impl<'a> Instrumenter<'a> {
     /// the compare: x86-64 polls with `movl flag(%rip), %eax; testl %eax, %eax; jne` rather
     /// than `cmpl $0, flag(%rip); jne`, whose immediate next to a RIP-relative operand neither
     /// micro- nor macro-fuses (three micro-ops instead of two). Measured: a 7-instruction loop
-    /// (bzip2's move-to-front search) 28.7-31.0 -> 25.8 ms without polls 20.5 (hand-written
-    /// asm, medians of 9 runs); the benchmark's geomean 1.033 -> 1.025 (README). AArch64 code
-    /// is the same either way (`ldr`, `cbnz`).
+    /// shaped like bzip2's move-to-front search, hand-written, 28.7-31.0 ms -> 25.8 ms (20.5
+    /// without a poll; medians of 9 runs); the benchmark's geomean 1.032 -> 1.025 in two runs
+    /// (README). It costs a scratch register per poll, which moved x86-64's register
+    /// allocation in a few functions (Lua's unsafe sites 137 -> 159, the added ones all in
+    /// lstrlib.c's `match`). AArch64 code is the same either way (`ldr`, `cbnz`).
     ///
     /// Every poll names the global itself. (Loop polls used to read it through a per-function
     /// copy of its address, an empty inline asm the code generator cannot see through, so that
