@@ -13,6 +13,7 @@
 #include "llvm/Analysis/AssumptionCache.h"
 #include "llvm/Analysis/LoopInfo.h"
 #include "llvm/Analysis/ScalarEvolution.h"
+#include "llvm/Analysis/ScalarEvolutionExpressions.h"
 #include "llvm/Analysis/TargetLibraryInfo.h"
 #include "llvm/IR/Dominators.h"
 #include "llvm/IR/IntrinsicInst.h"
@@ -21,9 +22,76 @@
 #include "llvm/Transforms/Utils/BasicBlockUtils.h"
 #include "llvm/Transforms/Utils/Local.h"
 #include "llvm/Transforms/Utils/PromoteMemToReg.h"
+#include <algorithm>
+#include <optional>
 #include <vector>
 
 using namespace llvm;
+
+namespace {
+
+// The size in bytes of the object `v` is, when it is one of fixed size whose every byte this
+// code may assume is all there is: a local variable, or a global variable whose definition is
+// the one the program gets (not weak, not external).
+std::optional<uint64_t> fixedObjectSize(const Value *v, const DataLayout &dl) {
+  if (const auto *a = dyn_cast<AllocaInst>(v)) {
+    std::optional<TypeSize> size = a->getAllocationSize(dl);
+    if (size && !size->isScalable())
+      return size->getFixedValue();
+    return std::nullopt;
+  }
+  if (const auto *g = dyn_cast<GlobalVariable>(v))
+    if (g->hasDefinitiveInitializer())
+      return dl.getTypeAllocSize(g->getValueType()).getFixedValue();
+  return std::nullopt;
+}
+
+// An upper bound on how many times `l`'s header runs per entry, from a fixed-size object the
+// loop walks: a load or store in a block that every iteration passes through (it dominates the
+// loop's only latch; the loop calls nothing, so nothing leaves such a block early), whose
+// address steps through the object by a constant stride (an affine recurrence of `l` based on
+// the object). Touching memory outside the object through a pointer based on it is undefined
+// behaviour, so the access has at most (size - access size) / stride + 1 places to be, and the
+// header runs at most once more than that. 0: no such access. This bounds loops that
+// ScalarEvolution's trip counts cannot, whose exit depends on the data they read (bzip2's
+// move-to-front search over a 256-byte table).
+unsigned tripsWithinObject(ScalarEvolution &se, const DominatorTree &dt, const Loop &l) {
+  const BasicBlock *latch = l.getLoopLatch();
+  if (!latch)
+    return 0;
+  const DataLayout &dl = latch->getModule()->getDataLayout();
+  unsigned best = 0;
+  for (const BasicBlock *bb : l.blocks()) {
+    if (!dt.dominates(bb, latch))
+      continue;
+    for (const Instruction &i : *bb) {
+      const Value *ptr = getLoadStorePointerOperand(&i);
+      if (!ptr)
+        continue;
+      const auto *rec = dyn_cast<SCEVAddRecExpr>(se.getSCEV(const_cast<Value *>(ptr)));
+      if (!rec || rec->getLoop() != &l || !rec->isAffine())
+        continue;
+      const auto *step = dyn_cast<SCEVConstant>(rec->getStepRecurrence(se));
+      if (!step || step->getAPInt().isZero())
+        continue;
+      const auto *base = dyn_cast<SCEVUnknown>(se.getPointerBase(rec));
+      if (!base)
+        continue;
+      std::optional<uint64_t> size = fixedObjectSize(base->getValue(), dl);
+      Type *accessed = isa<LoadInst>(i) ? i.getType() : cast<StoreInst>(i).getValueOperand()->getType();
+      uint64_t access = dl.getTypeStoreSize(accessed).getFixedValue();
+      if (!size || access == 0 || access > *size)
+        continue;
+      uint64_t stride = step->getAPInt().abs().getLimitedValue();
+      uint64_t trips = (*size - access) / stride + 2;
+      if (trips < best || best == 0)
+        best = unsigned(std::min<uint64_t>(trips, UINT32_MAX));
+    }
+  }
+  return best;
+}
+
+}  // namespace
 
 extern "C" {
 
@@ -146,8 +214,9 @@ int unimig_parse_llvm_options(int argc, const char *const *argv, char **error) {
 }
 
 // Headers of `fn`'s short loops: innermost loops that call nothing (intrinsics and inline asm
-// aside) and whose back-edge is taken at most `limit` times on any entry, by ScalarEvolution's
-// constant maximum trip count. Writes up to `cap` headers to `out`; returns how many there are.
+// aside) and whose header runs at most `limit` times on any entry, by ScalarEvolution's
+// constant maximum trip count or by the fixed-size object the loop walks (tripsWithinObject).
+// Writes up to `cap` headers to `out`; returns how many there are.
 size_t unimig_short_loops(LLVMValueRef fn, unsigned limit, LLVMBasicBlockRef *out, size_t cap) {
   Function &f = *unwrap<Function>(fn);
   DominatorTree dt(f);
@@ -161,6 +230,8 @@ size_t unimig_short_loops(LLVMValueRef fn, unsigned limit, LLVMBasicBlockRef *ou
     if (!l->isInnermost())
       continue;
     unsigned trips = se.getSmallConstantMaxTripCount(l);
+    if (unsigned within = tripsWithinObject(se, dt, *l); within && (!trips || within < trips))
+      trips = within;
     if (trips == 0 || trips > limit)
       continue;
     bool calls = false;

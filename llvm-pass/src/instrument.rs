@@ -31,7 +31,9 @@
 //!    iteration calls a function of the module that polls at entry gets no poll
 //!    ([`Instrumenter::iterations_call_a_poll`]), and neither does a short loop: innermost,
 //!    without calls, at most [`crate::Options::short_loop_limit`] iterations per entry
-//!    (ScalarEvolution's constant maximum trip count, `cxx/shim.cpp`). The call is
+//!    (ScalarEvolution's constant maximum trip count, or the size of a fixed-size local or
+//!    global array the loop steps through on every iteration: `cxx/shim.cpp`; found before
+//!    the shadow stack moves the locals). The call is
 //!    `preserve_allcc` ([`crate::MIGRATION_POINT_CALLING_CONVENTION`]): the cold call forces
 //!    nothing on the hot path, and the innermost frame's record may name any register it
 //!    preserves.
@@ -260,6 +262,13 @@ impl<'a> Instrumenter<'a> {
         self.report.instrumented_functions += 1;
         self.piece_source.clear();
         self.hoist_static_allocas(f);
+        // Short loops are found before the shadow stack moves locals: a loop bounded by the
+        // local array it walks is recognised by the array's alloca.
+        let short_loops = if self.opts.migration_points.loops() && self.opts.short_loop_limit > 0 {
+            llvm::short_loop_headers(f, self.opts.short_loop_limit)
+        } else {
+            Vec::new()
+        };
         // Addresses derived from locals (`&local.field`, made once in the entry block by the
         // middle end) are recomputed next to their uses first, so the shadow stack re-reads a
         // frame's base there rather than keeping the derived addresses live across calls.
@@ -281,7 +290,7 @@ impl<'a> Instrumenter<'a> {
             self.entry_poll(f);
         }
         if self.opts.migration_points.loops() {
-            self.backedge_polls(f);
+            self.backedge_polls(f, &short_loops);
         }
         if self.opts.stackmaps {
             self.register_jmpbufs(f);
@@ -802,18 +811,15 @@ impl<'a> Instrumenter<'a> {
         out
     }
 
-    fn backedge_polls(&mut self, f: LLVMValueRef) {
+    /// Polls on `f`'s back-edges, except those into the headers of `short` loops
+    /// ([`llvm::short_loop_headers`]).
+    fn backedge_polls(&mut self, f: LLVMValueRef, short: &[LLVMBasicBlockRef]) {
         let ir = FnIr::read(f);
         let edges = ir.cfg.retreating_edges();
         if edges.is_empty() {
             return;
         }
         let idom = cfg::idoms(&ir.cfg);
-        let short = if self.opts.short_loop_limit > 0 {
-            llvm::short_loop_headers(f, self.opts.short_loop_limit)
-        } else {
-            Vec::new()
-        };
         let (short_edges, edges): (Vec<_>, Vec<_>) = edges
             .into_iter()
             .partition(|&(_, header)| short.contains(&ir.block_refs[header]));

@@ -173,8 +173,9 @@ fn loops_that_call_a_polling_function_have_no_poll_of_their_own() {
 }
 
 /// `short_loops.c`: an innermost loop without calls and with a small constant maximum trip
-/// count has no poll (its enclosing loop has one); a loop with a run-time count, a constant
-/// count above the limit or a call keeps its poll. The same on both ISAs.
+/// count, or bounded by the fixed-size local table it walks, has no poll (its enclosing loop
+/// has one); a loop with a run-time count, a constant count above the limit, a walk through a
+/// table of unknown or too large a size, or a call keeps its poll. The same on both ISAs.
 #[test]
 fn short_loops_have_no_poll_of_their_own() {
     let src = common::c_dir().join("short_loops.c");
@@ -190,6 +191,8 @@ fn short_loops_have_no_poll_of_their_own() {
         // An entry poll (puts is not a library function here, so its call is stackmapped)
         // and the loop's.
         assert_eq!(polls(r, "calls"), 2, "{:?}", r.call_sites);
+        // The search within a local 256-byte table is short: the loop over the input polls.
+        assert_eq!(polls(r, "search_local"), 1, "{:?}", r.call_sites);
     }
     // With the limit at 0 the row loop polls too.
     let every = compile_file(
@@ -199,9 +202,20 @@ fn short_loops_have_no_poll_of_their_own() {
             ..Options::default()
         },
     );
-    for r in [&every.x86_64.report, &every.aarch64.report] {
+    let limited = [&pair.x86_64.report, &pair.aarch64.report];
+    for (r, l) in [&every.x86_64.report, &every.aarch64.report]
+        .into_iter()
+        .zip(limited)
+    {
         assert_eq!(r.short_loop_backedges, 0);
         assert_eq!(polls(r, "sum_rows"), 2, "{:?}", r.call_sites);
+        assert!(polls(r, "search_local") > 1, "{:?}", r.call_sites);
+        // The search in a table of unknown size, or one of 65536 bytes, is not short: it
+        // polls as often with the limit as without.
+        for f in ["search_given", "search_big"] {
+            assert!(polls(r, f) > 1, "{f}: {:?}", r.call_sites);
+            assert_eq!(polls(l, f), polls(r, f), "{f}: {:?}", l.call_sites);
+        }
     }
 }
 
