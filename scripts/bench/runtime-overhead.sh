@@ -6,22 +6,29 @@
 #   unimig  unimig-cc -O2 (one middle end for both ISAs, no instrumentation: the default)
 #   instr   unimig-cc -O2 -funimig-points=all -funimig-stackmaps (polls and statepoints)
 # Programs: four small ones (scripts/bench/programs: call-heavy, loop-heavy, recursive,
-# indirect calls; each also built with functions aligned to 16, 32 and 64 bytes, BENCH_ALIGNS)
-# and the real packages' own work: Lua 5.4 on a script of calls, loops, tables and strings
-# (with a fixed string-hash seed, below);
-# bzip2 -9 and -d on 10 MB of text; zlib's minigzip on the same.
+# indirect calls; built with functions at clang's x86-64 alignment, 16 bytes, or at each of
+# BENCH_ALIGNS) and the real packages' own work: Lua 5.4 on a script of calls, loops, tables
+# and strings (with a fixed string-hash seed, below); bzip2 -9 and -d on 10 MB of text; zlib's
+# minigzip on the same.
 # Placements: where code lands moves these programs' times as much as the instrumentation does
 # (session 8: up to 21% for the small ones, 2-4% for the packages, with no instruction
 # changed), so every build is linked at several placements, its code moved by BENCH_PADS bytes
 # (the control: BENCH_CONTROL_PADS) by a padding object linked first (scripts/bench/placed-cc,
-# pad.c), and one timing is the sum over all of a variant's placements. Each figure is the
-# median of RUNS (default 5) interleaved runs; the summary is the geometric mean of the ratios
-# to plain. Then the image growth from stackmaps (x86-64 image of each instrumented program vs
-# the default build: text, and the .llvm_stackmaps / .unimig.fixups sections).
+# pad.c), and one timing is the sum over all of a variant's placements. The pads step by 16
+# bytes within a 64-byte line, so with 16-byte alignment every function is timed at each of
+# the four places it can start in a line. (Sessions 8 and 9 also built the small programs
+# with -falign-functions=32 and 64. Those start every function at offset 0 of a line whatever
+# the pad, so two thirds of the small programs' timings were of one placement; for fib that
+# placement is plain's fastest (53 ms, 57-66 at the other three) and the instrumented code's
+# slowest (66 ms, 57-63): recursive 1.14 that way, 1.07 over the four. BENCH_ALIGNS="16 32 64"
+# measures it the old way.) Each figure is the median of RUNS (default 5) interleaved runs;
+# the summary is the geometric mean of the ratios to plain. Then the image growth from
+# stackmaps (x86-64 image of each instrumented program vs the default build: text, and the
+# .llvm_stackmaps / .unimig.fixups sections).
 set -euo pipefail
 STAGE=$(cd "${1:?usage: runtime-overhead.sh STAGE}" && pwd)
 RUNS=${BENCH_RUNS:-5}
-read -r -a aligns <<<"${BENCH_ALIGNS:-16 32 64}"
+read -r -a aligns <<<"${BENCH_ALIGNS:-16}"
 # 0, 16, 32 and 48 bytes into a 64-byte cache line, each at another place in a 4 KiB page.
 read -r -a pads <<<"${BENCH_PADS:-0 1040 2080 3120}"
 read -r -a control_pads <<<"${BENCH_CONTROL_PADS:-528 1568 2608 3648}"
