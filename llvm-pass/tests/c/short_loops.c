@@ -41,14 +41,11 @@ __attribute__((noinline)) long calls(void) {
     return s;
 }
 
-/* A search whose end depends on the data it reads (bzip2's move-to-front), within a local
- * 256-byte table: leaving the table would be undefined, so it runs at most 257 times per
- * entry and is short. */
-__attribute__((noinline)) long search_local(const unsigned char *in, long n) {
-    unsigned char yy[256];
+/* bzip2's move-to-front search: for each input byte, its place in yy, which it moves to the
+ * front. The search's end depends on the data it reads. */
+static inline __attribute__((always_inline)) long move_to_front(unsigned char *yy,
+                                                                const unsigned char *in, long n) {
     long s = 0;
-    for (int i = 0; i < 256; i++)
-        yy[i] = (unsigned char)(255 - i);
     for (long k = 0; k < n; k++) {
         unsigned char c = in[k], prev = yy[0];
         int j = 0;
@@ -64,22 +61,18 @@ __attribute__((noinline)) long search_local(const unsigned char *in, long n) {
     return s;
 }
 
+/* The search within a local 256-byte table: leaving the table would be undefined, so it runs
+ * at most 257 times per entry and is short. */
+__attribute__((noinline)) long search_local(const unsigned char *in, long n) {
+    unsigned char yy[256];
+    for (int i = 0; i < 256; i++)
+        yy[i] = (unsigned char)(255 - i);
+    return move_to_front(yy, in, n);
+}
+
 /* The same search in a table it is given: nothing bounds it. */
 __attribute__((noinline)) long search_given(unsigned char *yy, const unsigned char *in, long n) {
-    long s = 0;
-    for (long k = 0; k < n; k++) {
-        unsigned char c = in[k], prev = yy[0];
-        int j = 0;
-        while (prev != c) {
-            j++;
-            unsigned char t = yy[j];
-            yy[j] = prev;
-            prev = t;
-        }
-        yy[0] = c;
-        s += j;
-    }
-    return s;
+    return move_to_front(yy, in, n);
 }
 
 /* A search in a global table too big for the limit (65536 places). */
