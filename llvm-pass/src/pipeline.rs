@@ -55,6 +55,10 @@ pub const LLVM_OPTIONS: &[&str] = &[
 /// reported on either ISA; zlib: 389 to 373 of 632) with no run-time change above the noise of
 /// scripts/bench/runtime-overhead.sh. Kept on: MachineCSE (turning it off removes the most,
 /// 2446 to 2063, but made Lua 9% slower) and CodeGenPrepare (17 sites, and it does much else).
+/// Off is also faster overall: with MachineLICM back on, the benchmark's geomean went 1.017 ->
+/// 1.028 (session 10, A/B run of 5: the loop-heavy program 1.029 -> 1.003 and minigzip 1.027 ->
+/// 1.022, but the recursive one 1.069 -> 1.170, `fib`'s base case laid out behind a detour);
+/// with LSR back on 1.083 (session 9).
 /// They are process-wide LLVM options, so they apply to every compile of the process.
 pub const STACKMAP_LLVM_OPTIONS: &[&str] = &[
     "-disable-lsr",
