@@ -78,12 +78,14 @@ unsigned tripsWithinObject(ScalarEvolution &se, const DominatorTree &dt, const L
       if (!base)
         continue;
       std::optional<uint64_t> size = fixedObjectSize(base->getValue(), dl);
-      Type *accessed = isa<LoadInst>(i) ? i.getType() : cast<StoreInst>(i).getValueOperand()->getType();
-      uint64_t access = dl.getTypeStoreSize(accessed).getFixedValue();
-      if (!size || access == 0 || access > *size)
+      Type *accessed =
+          isa<LoadInst>(i) ? i.getType() : cast<StoreInst>(i).getValueOperand()->getType();
+      TypeSize access = dl.getTypeStoreSize(accessed);
+      if (!size || access.isScalable() || access.getFixedValue() == 0 ||
+          access.getFixedValue() > *size)
         continue;
       uint64_t stride = step->getAPInt().abs().getLimitedValue();
-      uint64_t trips = (*size - access) / stride + 2;
+      uint64_t trips = (*size - access.getFixedValue()) / stride + 2;
       if (trips < best || best == 0)
         best = unsigned(std::min<uint64_t>(trips, UINT32_MAX));
     }
