@@ -223,6 +223,10 @@ size_t unimig_short_loops(LLVMValueRef fn, unsigned limit, LLVMBasicBlockRef *ou
   Function &f = *unwrap<Function>(fn);
   DominatorTree dt(f);
   LoopInfo li(dt);
+  // The pass asks for every function before the shadow stack moves its locals, loops or not:
+  // the library table and ScalarEvolution are built only where there is a loop.
+  if (li.empty())
+    return 0;
   TargetLibraryInfoImpl tlii(Triple(f.getParent()->getTargetTriple()));
   TargetLibraryInfo tli(tlii, &f);
   AssumptionCache ac(f);
@@ -231,11 +235,7 @@ size_t unimig_short_loops(LLVMValueRef fn, unsigned limit, LLVMBasicBlockRef *ou
   for (Loop *l : li.getLoopsInPreorder()) {
     if (!l->isInnermost())
       continue;
-    unsigned trips = se.getSmallConstantMaxTripCount(l);
-    if (unsigned within = tripsWithinObject(se, dt, *l); within && (!trips || within < trips))
-      trips = within;
-    if (trips == 0 || trips > limit)
-      continue;
+    // Calls first: they are cheaper to find than a bound, and most loops that call are long.
     bool calls = false;
     for (BasicBlock *bb : l->blocks())
       for (Instruction &i : *bb)
@@ -243,6 +243,11 @@ size_t unimig_short_loops(LLVMValueRef fn, unsigned limit, LLVMBasicBlockRef *ou
           if (!call->isInlineAsm() && !isa<IntrinsicInst>(call))
             calls = true;
     if (calls)
+      continue;
+    unsigned trips = se.getSmallConstantMaxTripCount(l);
+    if (unsigned within = tripsWithinObject(se, dt, *l); within && (!trips || within < trips))
+      trips = within;
+    if (trips == 0 || trips > limit)
       continue;
     if (n < cap)
       out[n] = wrap(l->getHeader());
